@@ -1,0 +1,148 @@
+"""One `Settings` object, read from the environment (and `.env`) once per entry point, then passed down.
+
+Every setting is documented in `.env.example`; the field names below are the variable names without the
+`LORE_` prefix, lower-cased. Components take the narrowest section they need (`settings.es`, ...).
+Nothing below an entry point reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from backend.errors import ConfigError
+
+PREFIX = "LORE_"
+
+
+@dataclass(frozen=True)
+class ElasticSettings:
+    url: str = "http://127.0.0.1:9200"
+    index: str = "lore-chunks"  # the alias every reader and writer uses; real indices are <alias>-v<N>
+    config_index: str = "lore-config"  # small index holding spaces, cursors and sync reports
+    # "auto" picks `english` when the server has analysis-common, else the built-in-only custom analyzer
+    analyzer: str = "auto"
+    shards: int = 1
+    replicas: int = 0  # a single-node default; set 1+ on a cluster
+    request_timeout: float = 30.0
+    bulk_chunk_size: int = 200  # actions per bulk request: ~200 chunks x 384 floats stays well under 10 MB
+
+
+@dataclass(frozen=True)
+class EmbedSettings:
+    # a packaged name (all-MiniLM-L6-v2, all-mpnet-base-v2), a local folder, or a hub id when connected
+    model: str = "all-MiniLM-L6-v2"
+    batch_size: int = 32
+    torch_threads: int = 1  # measured: 1 thread beat 2 on the 2-vCPU VMs (bench/embed_threads.py)
+    device: str = "cpu"
+    max_seq_length: int = 256
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    words: int = 200
+    overlap: int = 40
+    max_document_chars: int = 5_000_000  # larger bodies are truncated (with a note in the report)
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    k: int = 10
+    candidates: int = 50  # per leg, before fusion
+    rrf_k: int = 60  # the constant from Cormack et al. (2009), also Elasticsearch's default
+    title_boost: float = 2.0
+    num_candidates: int = 100  # kNN candidates per shard
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    url: str = "http://127.0.0.1:8080"
+    model: str = "lore-local"  # model name sent to the server (TGI ignores it; llama.cpp uses the alias)
+    api_key: str = ""
+    temperature: float = 0.1
+    max_tokens: int = 384
+    timeout: float = 60.0  # seconds for a whole answer; past it the user gets sources only
+    retries: int = 2
+    context_window: int = 0  # 0: ask the server (/v1/models, /info), else this many tokens
+    # the local server: which packaged GGUF to serve (see infra/local/llm.sh)
+    local_gguf: str = "qwen2.5-0.5b"
+
+
+@dataclass(frozen=True)
+class ConfluenceSettings:
+    url: str = ""  # https://<site>.atlassian.net/wiki or https://confluence.example.com
+    email: str = ""  # Cloud: with api_token (Basic auth)
+    api_token: str = ""
+    pat: str = ""  # Data Center: personal access token (Bearer)
+    cloud: str = "auto"  # auto | true | false
+    page_size: int = 50
+    timeout: float = 30.0
+    max_retries: int = 6
+    backoff_cap: float = 60.0  # never sleep longer than this between two tries
+    attachment_max_bytes: int = 20_000_000  # text extraction cap; recordings have their own path
+    recording_max_bytes: int = 2_000_000_000
+    overlap_minutes: int = 10  # incremental sync re-reads this window before the cursor
+    workers: int = 4  # parallel fetches of page bodies / attachments
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    admin_token: str = ""
+    api_tokens: str = ""  # comma-separated service tokens for /api/*
+    identity_cache_seconds: int = 600
+
+
+@dataclass(frozen=True)
+class Settings:
+    es: ElasticSettings = field(default_factory=ElasticSettings)
+    embed: EmbedSettings = field(default_factory=EmbedSettings)
+    chunk: ChunkSettings = field(default_factory=ChunkSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    confluence: ConfluenceSettings = field(default_factory=ConfluenceSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    cache_dir: str = str(Path.home() / ".cache" / "lore")  # assembled models, wheels, downloads
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> "Settings":
+        """Build settings from `LORE_*` variables; a `.env` file fills what the environment lacks."""
+        values: dict[str, str] = {}
+        if dotenv and Path(dotenv).is_file():
+            from dotenv import dotenv_values
+
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if env is None else env)
+        return _build(cls, values, PREFIX)
+
+    def replace(self, **changes: Any) -> "Settings":
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+def _build(cls: type, values: Mapping[str, str], prefix: str) -> Any:
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.default_factory is not MISSING:  # a section: LORE_<SECTION>_<FIELD>
+            kwargs[f.name] = _build(type(f.default_factory()), values, f"{prefix}{f.name.upper()}_")
+            continue
+        name = f"{prefix}{f.name.upper()}"
+        if name not in values:
+            continue
+        raw, default = values[name], f.default
+        try:
+            if isinstance(default, bool):
+                kwargs[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif isinstance(default, int):
+                kwargs[f.name] = int(raw)
+            elif isinstance(default, float):
+                kwargs[f.name] = float(raw)
+            else:
+                kwargs[f.name] = raw
+        except ValueError as exc:
+            raise ConfigError(f"Setting {name}={raw!r} is not a valid {type(default).__name__}.") from exc
+    return cls(**kwargs)
