@@ -1,0 +1,1 @@
+"""Confluence connector: turns pages, their storage bodies and attachments into Lore documents."""
