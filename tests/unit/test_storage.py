@@ -65,7 +65,10 @@ def test_paragraph_text_is_clean_and_entities_decoded():
 
 def test_code_macro_is_fenced_and_verbatim_without_parameters():
     out = storage_to_text(PAGE)
-    code = '```python\ndef deploy(env: str) -> None:\n    if env != "prod" and 1 < 2:\n        print("<b>not html</b> & stuff")\n```'
+    code = (
+        '```python\ndef deploy(env: str) -> None:\n    if env != "prod" and 1 < 2:\n'
+        '        print("<b>not html</b> & stuff")\n```'
+    )
     assert code in out
     assert "linenumbers" not in out and "deploy.py" not in out.replace("def deploy", "")
 
