@@ -4,7 +4,8 @@ A source yields documents with a stable id (`confluence:page:123`), their ACL id
 the runner (connector) or the evaluation command hands them to `backend.indexer`.
 ACL identities are prefixed strings: `confluence-user:<accountId>`, `confluence-group:<name>`,
 `slack-channel:<id>`, `public`, or `*` (only the evaluation's "sees everything" user).
-A document with no ACL identities is visible to no one (deny by default).
+A document with no ACL identities is visible to no one (deny by default); `restrictions` narrows
+`acl` further, level by level (see backend/acl.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ class Document:
     space: str = ""  # Confluence space key or Slack channel id
     version: str = "1"
     updated: str | None = None  # ISO 8601
-    acl: list[str] = field(default_factory=list)
+    acl: list[str] = field(default_factory=list)  # who may read at the container level (space, channel)
+    # read restrictions of the page and of each restricted ancestor, one list of identities per level:
+    # a reader must match `acl` AND one identity of every level (Confluence's inherited restrictions)
+    restrictions: list[list[str]] = field(default_factory=list)
     parent_id: str | None = None  # for comments/attachments: the page they belong to
     ancestors: list[str] = field(default_factory=list)  # page ids from the root down, for moves
 

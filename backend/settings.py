@@ -8,9 +8,10 @@ Nothing below an entry point reads `os.environ`.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from backend.errors import ConfigError
 
@@ -108,7 +109,7 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> Settings:
         """Build settings from `LORE_*` variables; a `.env` file fills what the environment lacks."""
         values: dict[str, str] = {}
         if dotenv and Path(dotenv).is_file():
@@ -118,7 +119,7 @@ class Settings:
         values.update(os.environ if env is None else env)
         return _build(cls, values, PREFIX)
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         from dataclasses import replace
 
         return replace(self, **changes)

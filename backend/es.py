@@ -1,0 +1,57 @@
+"""The one Elasticsearch connection: health-checked on connect, client errors translated into Lore's.
+
+The integ-test server lacks `rest-root`, so health is `/_cluster/health`, never `ping()` or `GET /`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+
+from backend.errors import LoreError, ServiceUnavailable
+from backend.settings import ElasticSettings
+
+START_HINT = "Start it with `bash infra/local/elasticsearch.sh start` or set LORE_ES_URL."
+
+
+def connect(settings: ElasticSettings, check: bool = True) -> Elasticsearch:
+    es = Elasticsearch(settings.url, request_timeout=settings.request_timeout, retry_on_timeout=True, max_retries=2)
+    if check:
+        try:
+            health = es.cluster.health(timeout="5s")
+        except (TransportError, ApiError) as exc:
+            raise ServiceUnavailable("Elasticsearch", settings.url, _short(exc), START_HINT) from exc
+        if health.get("status") == "red":
+            raise ServiceUnavailable("Elasticsearch", settings.url, "cluster health is red", START_HINT)
+    return es
+
+
+@contextlib.contextmanager
+def translated(es: Elasticsearch, what: str) -> Iterator[None]:
+    """Turn client exceptions raised inside the block into Lore errors that say what we were doing."""
+    url = _url(es)
+    try:
+        yield
+    except TransportError as exc:  # connection refused, timeout
+        raise ServiceUnavailable("Elasticsearch", url, f"{what}: {_short(exc)}", START_HINT) from exc
+    except ApiError as exc:
+        raise LoreError(f"Elasticsearch refused {what}: {_short(exc)}") from exc
+
+
+def _url(es: Elasticsearch) -> str:
+    try:
+        node = es.transport.node_pool.all()[0]
+        return node.base_url
+    except Exception:  # noqa: BLE001 - only for the message
+        return "the configured URL"
+
+
+def _short(exc: Exception) -> str:
+    info = getattr(exc, "info", None)
+    if isinstance(info, dict):
+        err = info.get("error")
+        if isinstance(err, dict):
+            return f"{err.get('type')}: {err.get('reason')}"[:300]
+    return (getattr(exc, "message", None) or str(exc) or type(exc).__name__)[:300]

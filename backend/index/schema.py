@@ -1,0 +1,169 @@
+"""The chunk index: one mapping, versioned indices behind an alias, and the roll-out of mapping changes.
+
+Readers and writers only ever use the alias. A new SCHEMA_VERSION creates `<alias>-v<N>`, copies every
+chunk (vectors included, no re-embedding) and swaps the alias atomically; the server has no reindex
+module, so the copy is a scroll + bulk done here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch.helpers import scan, streaming_bulk
+
+from backend.acl import LEVEL_FIELDS
+from backend.errors import IndexMismatch
+from backend.es import translated
+from backend.settings import ElasticSettings
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1  # bump when the mapping below changes; ensure_index() migrates to the new version
+CUSTOM_ANALYZER = "lore_text"
+
+
+def new_index_name(alias: str, version: int = SCHEMA_VERSION) -> str:
+    """`<alias>-v<schema>-<ms>`: unique, sortable by creation, and says which schema built it."""
+    return f"{alias}-v{version}-{time.time_ns() // 1_000_000}"
+
+
+def pick_analyzer(es: Elasticsearch, setting: str) -> str:
+    """`english` needs the analysis-common module (full distributions); the integ-test server lacks it."""
+    if setting != "auto":
+        return setting
+    nodes = es.nodes.info(node_id="_local", metric="modules")["nodes"]
+    modules = {m["name"] for node in nodes.values() for m in node.get("modules", [])}
+    return "english" if "analysis-common" in modules else CUSTOM_ANALYZER
+
+
+def index_body(settings: ElasticSettings, dims: int, analyzer: str, model: str) -> dict:
+    keyword = {"type": "keyword"}
+    text = {"type": "text", "analyzer": analyzer}
+    return {
+        "settings": {
+            "number_of_shards": settings.shards,
+            "number_of_replicas": settings.replicas,
+            "analysis": {
+                "filter": {"lore_stop": {"type": "stop", "stopwords": "_english_"}},
+                "analyzer": {
+                    CUSTOM_ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "lore_stop"]}
+                },
+            },
+        },
+        "mappings": {
+            "_meta": {"schema_version": SCHEMA_VERSION, "model": model, "dims": dims, "analyzer": analyzer},
+            "dynamic": "strict",
+            "properties": {
+                "doc_id": keyword,
+                "chunk_no": {"type": "integer"},
+                "source": keyword,
+                "kind": keyword,
+                "space": keyword,
+                "url": {"type": "keyword", "index": False},
+                "version": keyword,
+                "updated": {"type": "date"},
+                "parent_id": keyword,
+                "ancestors": keyword,
+                "heading_path": {"type": "keyword", "fields": {"text": text}},
+                "title": {"type": "text", "analyzer": analyzer, "fields": {"raw": keyword}},
+                "text": text,
+                "acl": keyword,
+                **{name: keyword for name in LEVEL_FIELDS},
+                "embedding": {
+                    "type": "dense_vector",
+                    "dims": dims,
+                    "index": True,
+                    "similarity": "dot_product",  # vectors are L2-normalised by the embedder
+                    "index_options": {"type": "int8_hnsw"},  # 4x smaller than float, recall loss is small
+                },
+            },
+        },
+    }
+
+
+def current_index(es: Elasticsearch, alias: str) -> str | None:
+    try:
+        found = es.indices.get_alias(name=alias)
+    except NotFoundError:
+        return None
+    names = sorted(found)
+    return names[-1] if names else None
+
+
+def index_meta(es: Elasticsearch, index: str) -> dict:
+    mapping = es.indices.get_mapping(index=index)[index]["mappings"]
+    return mapping.get("_meta", {})
+
+
+def ensure_index(es: Elasticsearch, settings: ElasticSettings, dims: int, model: str) -> str:
+    """Make sure the alias points at an index of the current schema for `dims`-wide vectors; return its name."""
+    alias = settings.index
+    with translated(es, f"preparing the index {alias}"):
+        existing = current_index(es, alias)
+        if existing is None:
+            if es.indices.exists(index=alias):
+                raise IndexMismatch(f"{alias} is a plain index, not an alias; delete it or choose LORE_ES_INDEX.")
+            name = new_index_name(alias)
+            analyzer = pick_analyzer(es, settings.analyzer)
+            es.indices.create(index=name, body=index_body(settings, dims, analyzer, model))
+            es.indices.put_alias(index=name, name=alias)
+            log.info("created index %s behind alias %s (%d dims, analyzer %s)", name, alias, dims, analyzer)
+            return name
+        meta = index_meta(es, existing)
+        if meta.get("dims") != dims:
+            raise IndexMismatch(
+                f"The index {alias} holds {meta.get('dims')}-dimension vectors from {meta.get('model')!r}, "
+                f"but the embedding model {model!r} makes {dims}-dimension vectors. Reindex: run "
+                f"`python -m backend.index rebuild` and then a full sync (`python -m connector sync --all --full`), "
+                "or set LORE_EMBED_MODEL back."
+            )
+        if meta.get("schema_version", 0) < SCHEMA_VERSION:
+            return migrate(es, settings, existing, dims, meta.get("model", model))
+        return existing
+
+
+def migrate(es: Elasticsearch, settings: ElasticSettings, old: str, dims: int, model: str,
+            version: int = SCHEMA_VERSION) -> str:
+    """Copy `old` into the index of `version` and swap the alias in one atomic call; the old index is kept."""
+    alias = settings.index
+    new = new_index_name(alias, version)
+    analyzer = pick_analyzer(es, settings.analyzer)
+    with translated(es, f"migrating {old} to {new}"):
+        es.indices.create(index=new, body=index_body(settings, dims, analyzer, model))
+        actions = (
+            {"_index": new, "_id": hit["_id"], "_source": hit["_source"]}
+            for hit in scan(es, index=old, query={"query": {"match_all": {}}}, size=500,
+                            _source_exclude_vectors=False)
+        )
+        copied = 0
+        for ok, item in streaming_bulk(es, actions, chunk_size=settings.bulk_chunk_size, raise_on_error=False):
+            if not ok:
+                es.indices.delete(index=new)
+                raise IndexMismatch(f"Migration to {new} failed on {item}; the alias still points at {old}.")
+            copied += 1
+        es.indices.refresh(index=new)
+        es.indices.update_aliases(actions=[
+            {"remove": {"index": old, "alias": alias}},
+            {"add": {"index": new, "alias": alias}},
+        ])
+    log.info("migrated %d chunks from %s to %s; alias %s swapped", copied, old, new, alias)
+    return new
+
+
+def rebuild(es: Elasticsearch, settings: ElasticSettings, dims: int, model: str) -> str:
+    """Start over with an empty index for a new model (dims change): new index, alias swapped, old deleted."""
+    alias = settings.index
+    old = current_index(es, alias)
+    new = new_index_name(alias)
+    analyzer = pick_analyzer(es, settings.analyzer)
+    with translated(es, f"rebuilding {alias}"):
+        es.indices.create(index=new, body=index_body(settings, dims, analyzer, model))
+        actions = [{"add": {"index": new, "alias": alias}}]
+        if old:
+            actions.insert(0, {"remove": {"index": old, "alias": alias}})
+        es.indices.update_aliases(actions=actions)
+        if old:
+            es.indices.delete(index=old)
+    return new

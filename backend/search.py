@@ -1,0 +1,179 @@
+"""Hybrid search: BM25 and kNN legs in one `_msearch`, fused in Python by reciprocal rank, ACL-filtered.
+
+The `rrf` retriever needs an Enterprise licence, so fusion happens here (k=60). Both legs carry the
+same ACL filter (the kNN `filter`, not a post-filter, so top-k is computed over visible chunks only).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from elasticsearch import Elasticsearch
+
+from backend.acl import acl_filter
+from backend.embeddings import Embedder
+from backend.errors import BadRequest, LoreError
+from backend.es import translated
+from backend.settings import Settings
+
+MODES = ("bm25", "dense", "hybrid")
+MAX_QUERY_CHARS = 2000  # longer input is cut: BM25 and the embedder gain nothing from more
+SNIPPET_CHARS = 240
+_SOURCE_FIELDS = ["doc_id", "title", "url", "text", "heading_path", "source", "kind", "space", "updated", "chunk_no"]
+
+
+@dataclass
+class Hit:
+    chunk_id: str
+    doc_id: str
+    title: str
+    url: str
+    text: str
+    snippet: str
+    heading_path: list[str]
+    score: float
+    source: str = ""
+    kind: str = ""
+    space: str = ""
+    updated: str | None = None
+
+
+@dataclass
+class DocHit:
+    doc_id: str
+    title: str
+    url: str
+    score: float
+    snippet: str
+    hits: list[Hit] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    mode: str
+    hits: list[Hit]
+    docs: list[DocHit]
+    took_ms: float
+
+
+class Searcher:
+    def __init__(self, es: Elasticsearch, settings: Settings, embedder: Embedder | None):
+        self.es = es
+        self.s = settings.search
+        self.alias = settings.es.index
+        self.embedder = embedder
+
+    def search(self, query: str, identities: Sequence[str], k: int | None = None, mode: str = "hybrid",
+               filters: Sequence[dict] = ()) -> SearchResult:
+        started = time.perf_counter()
+        query = (query or "").strip()[:MAX_QUERY_CHARS]
+        if not query:
+            raise BadRequest("The search query is empty: type a few words to search for.")
+        if mode not in MODES:
+            raise BadRequest(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}.")
+        k = k or self.s.k
+        visible = {"bool": {"filter": [acl_filter(identities), *filters]}}
+        legs: list[tuple[str, dict]] = []
+        if mode in ("bm25", "hybrid"):
+            legs.append(("bm25", self._bm25_body(query, visible)))
+        if mode in ("dense", "hybrid"):
+            if self.embedder is None:
+                raise BadRequest("Dense search needs the embedding model, which this process did not load.")
+            legs.append(("dense", self._knn_body(query, visible)))
+        searches: list[dict] = []
+        for _, body in legs:
+            searches += [{"index": self.alias}, body]
+        with translated(self.es, "searching"):
+            responses = self.es.msearch(searches=searches)["responses"]
+        ranked: list[list[Hit]] = []
+        for (name, _), resp in zip(legs, responses):
+            if "error" in resp:
+                err = resp["error"]
+                raise LoreError(f"Elasticsearch refused the {name} search: {err.get('type')}: {err.get('reason')}")
+            ranked.append([_hit(h) for h in resp["hits"]["hits"]])
+        hits = ranked[0] if len(ranked) == 1 else fuse(ranked, self.s.rrf_k)
+        docs = group(hits, k)
+        return SearchResult(query, mode, hits, docs, (time.perf_counter() - started) * 1000)
+
+    def _bm25_body(self, query: str, visible: dict) -> dict:
+        return {
+            "size": self.s.candidates,
+            "_source": _SOURCE_FIELDS,
+            "query": {"bool": {
+                "must": {"multi_match": {
+                    "query": query, "type": "best_fields", "tie_breaker": 0.3,
+                    "fields": [f"title^{self.s.title_boost}", "heading_path.text^1.5", "text"],
+                }},
+                "filter": visible,
+            }},
+            "highlight": _highlight(),
+        }
+
+    def _knn_body(self, query: str, visible: dict) -> dict:
+        assert self.embedder is not None
+        return {
+            "size": self.s.candidates,
+            "_source": _SOURCE_FIELDS,
+            "knn": {
+                "field": "embedding", "query_vector": self.embedder.encode_query(query),
+                "k": self.s.candidates, "num_candidates": max(self.s.num_candidates, self.s.candidates),
+                "filter": visible,
+            },
+            "highlight": {**_highlight(), "highlight_query": {"match": {"text": query}}},
+        }
+
+
+def _highlight() -> dict:
+    return {
+        "encoder": "html",  # snippets are HTML-escaped; <mark> is the only markup
+        "pre_tags": ["<mark>"], "post_tags": ["</mark>"],
+        "fields": {"text": {"fragment_size": 200, "number_of_fragments": 1, "no_match_size": SNIPPET_CHARS}},
+    }
+
+
+def _hit(h: dict) -> Hit:
+    src = h["_source"]
+    text = src.get("text", "")
+    frags = h.get("highlight", {}).get("text")
+    snippet = frags[0] if frags else _escape(text[:SNIPPET_CHARS])
+    return Hit(
+        chunk_id=h["_id"], doc_id=src["doc_id"], title=src.get("title", ""), url=src.get("url", ""), text=text,
+        snippet=snippet, heading_path=src.get("heading_path") or [], score=float(h.get("_score") or 0.0),
+        source=src.get("source", ""), kind=src.get("kind", ""), space=src.get("space", ""),
+        updated=src.get("updated"),
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fuse(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
+    """Reciprocal rank fusion: score = sum over legs of 1 / (k + rank). Keeps the first leg's highlight."""
+    scores: dict[str, float] = {}
+    best: dict[str, Hit] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, start=1):
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + 1.0 / (k + rank)
+            if hit.chunk_id not in best or ("<mark>" in hit.snippet and "<mark>" not in best[hit.chunk_id].snippet):
+                best[hit.chunk_id] = hit
+    fused = sorted(best.values(), key=lambda h: scores[h.chunk_id], reverse=True)
+    for h in fused:
+        h.score = scores[h.chunk_id]
+    return fused
+
+
+def group(hits: Sequence[Hit], k: int) -> list[DocHit]:
+    """Group chunk hits per document, documents ordered by their best chunk; at most `k` documents."""
+    docs: dict[str, DocHit] = {}
+    for h in hits:
+        d = docs.get(h.doc_id)
+        if d is None:
+            if len(docs) >= k:
+                continue
+            d = docs[h.doc_id] = DocHit(h.doc_id, h.title, h.url, h.score, h.snippet)
+        d.hits.append(h)
+    return list(docs.values())
