@@ -1,0 +1,442 @@
+"""The one thin module that speaks HTTP to Confluence (Cloud and Data Center, REST v1).
+
+Every call goes through `ConfluenceClient._send`: timeouts, Retry-After, DC's 403 throttling, full-jitter
+backoff, and translation of `requests` failures and HTTP statuses into `backend.errors` classes.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from backend.confluence import constants as c
+from backend.errors import (
+    ExtractionError,
+    RateLimited,
+    ServiceUnavailable,
+    SourceAuthError,
+    SourceError,
+    SourceNotFound,
+)
+from backend.settings import ConfluenceSettings
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+
+
+class ConfluenceClient:
+    """Confluence REST v1 with paging to the end (`_links.next`), retries and per-route call counters."""
+
+    def __init__(
+        self,
+        settings: ConfluenceSettings,
+        session: requests.Session | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ):
+        if not settings.url:
+            from backend.errors import ConfigError
+
+            raise ConfigError("LORE_CONFLUENCE_URL is empty: set it to https://<site>.atlassian.net/wiki "
+                              "(Cloud) or your Data Center base URL.")
+        self.settings = settings
+        self.cloud = _is_cloud(settings)
+        self.base = _rest_root(settings.url, self.cloud)
+        self.session = session or requests.Session()
+        self.session.headers.update(self._auth_headers())
+        self.session.headers.setdefault("Accept", "application/json")
+        self._sleep = sleep
+        self._rng = rng
+        self.stats: Counter[str] = Counter()  # "GET /rest/api/content/{id}" -> calls (tries included)
+        self.retries: Counter[str] = Counter()  # route -> retried tries
+        self._timezone: str | None = None
+
+    # --- identity -----------------------------------------------------------------------------------
+
+    def current_user(self) -> Json:
+        return self._get(c.CURRENT_USER)
+
+    def server_timezone(self) -> str:
+        """The token user's timezone: CQL `lastmodified` dates are read in it (default UTC)."""
+        if self._timezone is None:
+            self._timezone = self.current_user().get("timeZone") or "UTC"
+        return self._timezone
+
+    def find_user_by_email(self, email: str) -> Json | None:
+        """The user with this email, or None (unknown, email hidden, or search not allowed on this site)."""
+        cql = f'user.email = "{_cql_quote(email)}"'
+        try:
+            for row in self._paged(c.USER_SEARCH, {"cql": cql}):
+                user = row.get("user", row)
+                if (user.get("email") or "").lower() == email.lower():
+                    return user
+        except (SourceAuthError, RateLimited):
+            raise
+        except (SourceNotFound, SourceError) as exc:
+            # Some sites refuse email CQL (privacy settings, DC without the field): treat as "not matched".
+            log.warning("Confluence user search by email failed; user treated as unmatched", extra={"error": str(exc)})
+        return None
+
+    def user_groups(self, account_id: str) -> list[str]:
+        rows = self._paged(c.USER_MEMBEROF, {"accountId": account_id})
+        return [g["name"] for g in rows if g.get("name")]
+
+    # --- spaces and content -------------------------------------------------------------------------
+
+    def space(self, key: str) -> Json:
+        return self._get(c.SPACE, key=key, params={"expand": "permissions,homepage"})
+
+    def space_read_identities(self, key: str) -> list[str]:
+        """Who may read the space, as ACL identities (`public` for anonymous read)."""
+        identities: list[str] = []
+        for perm in self.space(key).get("permissions", []):
+            op = perm.get("operation", {})
+            if op.get("operation") != "read" or op.get("targetType") != "space":
+                continue
+            if perm.get("anonymousAccess"):
+                identities.append("public")
+            identities.extend(_subject_identities(perm.get("subjects", {})))
+        return sorted(set(identities))
+
+    def search_content(self, cql: str, expand: str = "", limit: int | None = None) -> Iterator[Json]:
+        params = {"cql": cql, "limit": limit or self.settings.page_size}
+        if expand:
+            params["expand"] = expand
+        yield from self._paged(c.CONTENT_SEARCH, params)
+
+    def space_content_ids(self, space_key: str) -> Iterator[tuple[str, str, int]]:
+        """(id, type, version) of every page and blog post of a space: for full syncs and pruning."""
+        cql = c.CQL_SPACE_CONTENT.format(space=_cql_quote(space_key))
+        for row in self.search_content(cql, expand="version"):
+            yield row["id"], row["type"], int(row.get("version", {}).get("number", 0))
+
+    def get_content(self, content_id: str, expand: str = c.DEFAULT_CONTENT_EXPAND) -> Json:
+        return self._get(c.CONTENT, id=content_id, params={"expand": expand})
+
+    def comments(self, page_id: str) -> Iterator[Json]:
+        params = {"expand": "body.storage,version", "depth": "all", "limit": self.settings.page_size}
+        yield from self._paged(c.CHILD_COMMENTS, params, id=page_id)
+
+    def attachments(self, page_id: str) -> Iterator[Json]:
+        yield from self._paged(c.CHILD_ATTACHMENTS, {"expand": "version", "limit": self.settings.page_size},
+                               id=page_id)
+
+    def download_attachment(self, page_id: str, attachment: Json, dest_dir: Path, max_bytes: int,
+                            setting: str = "LORE_CONFLUENCE_ATTACHMENT_MAX_BYTES") -> Path:
+        """Stream one attachment to `dest_dir` (never into memory); abort past `max_bytes`."""
+        title = attachment.get("title", attachment["id"])
+        declared = (attachment.get("extensions") or {}).get("fileSize")
+        if declared is not None and int(declared) > max_bytes:
+            raise _too_large(title, page_id, int(declared), max_bytes, setting)
+        if self.cloud:
+            url = self._url(c.ATTACHMENT_DOWNLOAD, id=page_id, att_id=attachment["id"])
+            route = f"GET {c.ATTACHMENT_DOWNLOAD}"
+        else:
+            url = self._join_link(attachment["_links"]["download"])
+            route = "GET /download/attachments/{id}/{file}"
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        final = dest_dir / f"{attachment['id']}-{_safe_name(title)}"
+        part = final.with_name(final.name + ".part")
+        resp = self._send("GET", url, route, stream=True)
+        written = 0
+        try:
+            with resp, part.open("wb") as out:
+                for block in resp.iter_content(c.DOWNLOAD_CHUNK_BYTES):
+                    written += len(block)
+                    if written > max_bytes:
+                        raise _too_large(title, page_id, written, max_bytes, setting, at_least=True)
+                    out.write(block)
+        except requests.RequestException as exc:
+            part.unlink(missing_ok=True)
+            detail = f"download of {title!r} broke off: {type(exc).__name__}"
+            raise ServiceUnavailable("Confluence", self.base, detail) from None
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        part.replace(final)
+        return final
+
+    # --- permissions --------------------------------------------------------------------------------
+
+    def read_restrictions(self, content_id: str) -> list[str]:
+        """Identities allowed by the content's own read restriction; empty list = not restricted."""
+        data = self._get(c.READ_RESTRICTIONS, id=content_id, params={"expand": "restrictions.user,restrictions.group"})
+        return _restriction_identities(data)
+
+    def ancestors_read_restrictions(self, content: Json) -> list[list[str]]:
+        """One identity list per restricted level (ancestors from the root down, then the page itself)."""
+        try:
+            full = self.get_content(content["id"], expand=c.RESTRICTIONS_EXPAND)
+        except (SourceNotFound, SourceError) as exc:
+            if isinstance(exc, SourceAuthError) or not _is_status(exc, (403, 404)):
+                raise
+            log.info("ancestor restrictions batch failed (CONFCLOUD-77618); reading them level by level",
+                     extra={"content_id": content["id"]})
+            return self._restrictions_per_level(content)
+        levels = [_restriction_identities(a.get("restrictions", {}).get("read", {})) for a in full.get("ancestors", [])]
+        levels.append(_restriction_identities(full.get("restrictions", {}).get("read", {})))
+        # an identity-less *restricted* level cannot appear here: restriction lists always name someone
+        return [level for level in levels if level]
+
+    def _restrictions_per_level(self, content: Json) -> list[list[str]]:
+        ancestors = content.get("ancestors")
+        if ancestors is None:
+            ancestors = self.get_content(content["id"], expand="ancestors").get("ancestors", [])
+        levels: list[list[str]] = []
+        for node_id in [a["id"] for a in ancestors] + [content["id"]]:
+            try:
+                levels.append(self.read_restrictions(node_id))
+            except SourceNotFound:
+                # We cannot read this level's restrictions: deny by default rather than over-share.
+                log.warning("read restrictions of an ancestor are unreadable; page treated as restricted to no one",
+                            extra={"content_id": content["id"], "ancestor_id": node_id})
+                return [[]]
+        return [level for level in levels if level]
+
+    # --- writing (minutes) ----------------------------------------------------------------------------
+
+    def create_page(self, space_key: str, title: str, body_storage: str, parent_id: str | None = None) -> Json:
+        body: Json = {"type": "page", "title": title, "space": {"key": space_key},
+                      "body": {"storage": {"value": body_storage, "representation": "storage"}}}
+        if parent_id:
+            body["ancestors"] = [{"id": str(parent_id)}]
+        return self._send("POST", self._url(c.CONTENT_CREATE), f"POST {c.CONTENT_CREATE}", json=body).json()
+
+    def get_property(self, content_id: str, key: str) -> Json | None:
+        try:
+            return self._get(c.PROPERTY, id=content_id, key=key)
+        except SourceNotFound:
+            return None
+
+    def set_property(self, content_id: str, key: str, value: Any) -> Json:
+        current = self.get_property(content_id, key)
+        if current is None:
+            url = self._url(c.PROPERTY_CREATE, id=content_id)
+            return self._send("POST", url, f"POST {c.PROPERTY_CREATE}", json={"key": key, "value": value}).json()
+        body = {"key": key, "value": value, "version": {"number": int(current["version"]["number"]) + 1}}
+        return self._send("PUT", self._url(c.PROPERTY, id=content_id, key=key), f"PUT {c.PROPERTY}", json=body).json()
+
+    # --- HTTP core ------------------------------------------------------------------------------------
+
+    def _get(self, route: str, params: Json | None = None, **ids: str) -> Json:
+        return self._send("GET", self._url(route, **ids), f"GET {route}", params=params).json()
+
+    def _paged(self, route: str, params: Json, **ids: str) -> Iterator[Json]:
+        """Yield `results` of every page, following `_links.next` (never `start` arithmetic)."""
+        url: str | None = self._url(route, **ids)
+        query: Json | None = params
+        while url:
+            data = self._send("GET", url, f"GET {route}", params=query, listing=True).json()
+            yield from data.get("results", [])
+            nxt = data.get("_links", {}).get("next")
+            url, query = (self._join_link(nxt, data.get("_links", {}).get("context")), None) if nxt else (None, None)
+
+    def _send(self, method: str, url: str, route: str, *, params: Json | None = None, json: Any = None,
+              stream: bool = False, listing: bool = False) -> requests.Response:
+        """One logical call: retries throttling and 5xx with backoff, then raises a `backend.errors` class."""
+        if params:
+            url = _with_query(url, params)
+        halved = False
+        conn_failures = 0
+        for attempt in range(1, max(1, self.settings.max_retries) + 1):
+            self.stats[route] += 1
+            if attempt > 1:
+                self.retries[route] += 1
+            try:
+                resp = self.session.request(method, url, json=json, stream=stream, timeout=self.settings.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                conn_failures += 1
+                if conn_failures >= min(c.CONNECTION_TRIES, self.settings.max_retries):
+                    raise ServiceUnavailable("Confluence", self.base, type(exc).__name__,
+                                             "Check LORE_CONFLUENCE_URL and that the server is up.") from None
+                self._sleep(self._backoff(attempt))
+                continue
+            status = resp.status_code
+            if status < 400:
+                return resp
+            if status == 401:
+                resp.close()
+                raise SourceAuthError(self._auth_message())
+            if status == 504 and listing and not halved:
+                # A big page of results timed out on the server: one retry with half the page size.
+                url, halved = _halve_limit(url), True
+                resp.close()
+                continue
+            throttled = status in (429, 503) or (status == 403 and _looks_throttled(resp))
+            if not throttled and status < 500:
+                _raise_client_error(resp, method, route)
+            wait = _retry_after(resp) if throttled else None
+            resp.close()
+            if attempt >= self.settings.max_retries:
+                if throttled:
+                    raise RateLimited(f"Confluence kept throttling {route} ({status}) after {attempt} tries; "
+                                      "the sync will resume later. Lower LORE_CONFLUENCE_WORKERS if this recurs.")
+                raise SourceError(f"Confluence failed on {route} with HTTP {status} after {attempt} tries.",
+                                  retryable=True, code=f"http_{status}")
+            delay = min(wait, self.settings.backoff_cap) if wait is not None else self._backoff(attempt)
+            log.info("confluence %s answered %s; retrying in %.1fs", route, status, delay)
+            self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2^(attempt-1))]."""
+        return self._rng() * min(self.settings.backoff_cap, c.BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+
+    def _url(self, route: str, **ids: str) -> str:
+        return self.base + route.format(**{k: quote(str(v), safe="") for k, v in ids.items()})
+
+    def _join_link(self, link: str, context: str | None = None) -> str:
+        """Resolve a `_links.next` / `_links.download` link against our own REST root."""
+        if link.startswith(("http://", "https://")):
+            return link
+        root_path = urlsplit(self.base).path
+        for prefix in filter(None, (context, root_path)):
+            if link.startswith(prefix + "/"):
+                link = link[len(prefix):]
+                break
+        return self.base + link
+
+    def _auth_headers(self) -> dict[str, str]:
+        s = self.settings
+        if self.cloud:
+            if not (s.email and s.api_token):
+                from backend.errors import ConfigError
+
+                raise ConfigError("Confluence Cloud needs LORE_CONFLUENCE_EMAIL and LORE_CONFLUENCE_API_TOKEN.")
+            return {"Authorization": _basic(s.email, s.api_token)}
+        if s.pat:
+            return {"Authorization": f"Bearer {s.pat}"}
+        if s.email and s.api_token:  # DC with basic auth (username + password/token) still works
+            return {"Authorization": _basic(s.email, s.api_token)}
+        from backend.errors import ConfigError
+
+        raise ConfigError("Confluence Data Center needs LORE_CONFLUENCE_PAT (a personal access token).")
+
+    def _auth_message(self) -> str:
+        if self.cloud:
+            return ("Confluence Cloud rejected the credentials (401). Check LORE_CONFLUENCE_EMAIL and "
+                    "LORE_CONFLUENCE_API_TOKEN: API tokens expire (at most a year); create a new one at "
+                    "https://id.atlassian.com/manage-profile/security/api-tokens.")
+        return ("Confluence Data Center rejected the credentials (401). Check LORE_CONFLUENCE_PAT: personal "
+                "access tokens expire; create a new one under Profile > Personal Access Tokens.")
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _basic(user: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+
+
+def _is_cloud(settings: ConfluenceSettings) -> bool:
+    mode = settings.cloud.strip().lower()
+    if mode in ("true", "1", "yes", "cloud"):
+        return True
+    if mode in ("false", "0", "no", "dc", "server"):
+        return False
+    return (urlsplit(settings.url).hostname or "").endswith(c.CLOUD_HOST_SUFFIX)
+
+
+def _rest_root(url: str, cloud: bool) -> str:
+    root = url.rstrip("/")
+    if root.endswith("/rest/api"):
+        root = root[: -len("/rest/api")]
+    if cloud and not root.endswith(c.CLOUD_CONTEXT):
+        root += c.CLOUD_CONTEXT
+    return root
+
+
+def _with_query(url: str, params: Json) -> str:
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True) + [(k, str(v)) for k, v in params.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _halve_limit(url: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, str(max(c.MIN_PAGE_SIZE, int(v) // 2)) if k == "limit" and v.isdigit() else v)
+             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    raw = resp.headers.get("Retry-After")
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:  # an HTTP date: rare from Atlassian; fall back to our own backoff
+        return None
+
+
+def _looks_throttled(resp: requests.Response) -> bool:
+    if any(h in resp.headers for h in c.THROTTLE_HEADERS):
+        return True
+    body = resp.text[:2000].lower()
+    return any(marker in body for marker in c.THROTTLE_MARKERS)
+
+
+def _raise_client_error(resp: requests.Response, method: str, route: str) -> None:
+    status, detail = resp.status_code, _server_message(resp)
+    resp.close()
+    if status == 404:
+        raise SourceNotFound(f"Confluence has no such item ({route}): it was deleted or the token's user "
+                             f"cannot see it.", code="source_not_found")
+    if status == 403:
+        raise SourceError(f"Confluence refused {method} {route} (403): the token's user lacks permission. "
+                          f"{detail}".strip(), code="http_403")
+    if status == 400 and "already exists" in detail.lower():
+        raise SourceError(f"Confluence refused the new page: {detail}", code="title_exists")
+    raise SourceError(f"Confluence refused {method} {route} (HTTP {status}). {detail}".strip(), code=f"http_{status}")
+
+
+def _is_status(exc: Exception, statuses: tuple[int, ...]) -> bool:
+    return getattr(exc, "code", "") in {"source_not_found" if s == 404 else f"http_{s}" for s in statuses}
+
+
+def _server_message(resp: requests.Response) -> str:
+    try:
+        return str(resp.json().get("message", ""))[:300]
+    except ValueError:
+        return ""
+
+
+def _subject_identities(subjects: Json) -> list[str]:
+    out = []
+    for user in subjects.get("user", {}).get("results", []):
+        uid = user.get("accountId") or user.get("userKey") or user.get("username")
+        if uid:
+            out.append(f"confluence-user:{uid}")
+    for group in subjects.get("group", {}).get("results", []):
+        if group.get("name"):
+            out.append(f"confluence-group:{group['name']}")
+    return out
+
+
+def _restriction_identities(read: Json) -> list[str]:
+    return sorted(set(_subject_identities(read.get("restrictions", {}))))
+
+
+def _cql_quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _safe_name(title: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", title)[:100] or "file"
+
+
+def _too_large(title: str, page_id: str, size: int, cap: int, setting: str, at_least: bool = False) -> ExtractionError:
+    mb = 1_000_000
+    more = "more than " if at_least else ""
+    return ExtractionError(f"Attachment {title!r} on page {page_id} is too large ({more}{size / mb:.1f} MB > cap "
+                           f"{cap / mb:.1f} MB, setting {setting}); it was skipped.", code="too_large")
