@@ -7,7 +7,7 @@ Headings are Markdown-style (`#`..`######`), which is what the Confluence conver
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from backend.documents import Chunk, Document, chunk_id
 

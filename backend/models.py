@@ -131,7 +131,7 @@ def resolve_gguf(name: str, cache_dir: str | Path) -> Path:
     if spec is None:
         raise ConfigError(f"Unknown chat model {name!r}: use a .gguf path or one of {', '.join(GGUF_MODELS)}.")
     dirs = [_package_dir(p) for p in spec.packages]
-    missing = [p for p, d in zip(spec.packages, dirs) if d is None]
+    missing = [p for p, d in zip(spec.packages, dirs, strict=False) if d is None]
     if missing:
         raise ConfigError(
             f"Chat model {name} needs the packages {', '.join(m.replace('_', '-') for m in missing[:3])}"

@@ -117,7 +117,8 @@ class Settings:
 
             values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
         values.update(os.environ if env is None else env)
-        return _build(cls, values, PREFIX)
+        built = _build(cls, values, PREFIX)
+        return built.replace(cache_dir=os.path.expanduser(built.cache_dir))
 
     def replace(self, **changes: Any) -> Settings:
         from dataclasses import replace

@@ -1,0 +1,53 @@
+"""`python -m backend.eval retrieval|answers --corpus C.jsonl --questions Q.jsonl ...`: measure Lore on any data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from backend.errors import LoreError
+from backend.search import MODES
+from backend.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend.eval", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_ in (("retrieval", "Recall@1/5/10, MRR@10, indexing speed, query latency"),
+                        ("answers", "retrieval metrics plus answer quality, citations, not-found, latency")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--corpus", required=True, help="JSONL: {doc_id, title, text, url?} per line")
+        p.add_argument("--questions", required=True, help="JSONL: {qid, question, answer?, gold_doc_ids}")
+        p.add_argument("--json", dest="json_out", help="write the full report (with per-question rows) here")
+        if name == "retrieval":
+            p.add_argument("--mode", default="all", choices=[*MODES, "all"])
+            p.add_argument("--k", type=int, default=10)
+        else:
+            p.add_argument("--limit", type=int, default=0, help="answer only the first N questions")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        if args.command == "retrieval":
+            from backend.eval.retrieval import modes_arg, print_retrieval, run_retrieval
+
+            report = run_retrieval(args.corpus, args.questions, modes_arg(args.mode), args.k, settings)
+            print_retrieval(report)
+        else:
+            from backend.eval.answers import run_answers
+
+            report = run_answers(args, settings)
+    except LoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json_out:
+        with open(args.json_out, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2, default=str)
+        print(f"report written to {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

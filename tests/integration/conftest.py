@@ -1,0 +1,43 @@
+"""Fixtures for tests on the real index: one embedding model per session, a throw-away alias per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from backend.embeddings import Embedder
+from backend.indexer import Indexer
+from backend.search import Searcher
+from backend.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def embedder(settings: Settings) -> Embedder:
+    return Embedder(settings.embed, settings.cache_dir)
+
+
+@pytest.fixture
+def isolated_settings(settings: Settings, es: Elasticsearch) -> Iterator[Settings]:
+    """Settings whose chunk alias and config index are unique to this test; both deleted afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    s = replace(settings, es=replace(settings.es, index=f"lore-test-{tag}", config_index=f"lore-test-config-{tag}"))
+    yield s
+    for pattern in (f"lore-test-{tag}*", f"lore-test-config-{tag}*"):
+        for name in es.indices.get(index=pattern, expand_wildcards="all"):
+            es.indices.delete(index=name)
+
+
+@pytest.fixture
+def make_indexer(es: Elasticsearch, embedder: Embedder, isolated_settings: Settings
+                 ) -> Callable[..., tuple[Indexer, Searcher]]:
+    def make(settings: Settings | None = None) -> tuple[Indexer, Searcher]:
+        s = settings or isolated_settings
+        ix = Indexer(es, s, embedder)
+        ix.ensure_index()
+        return ix, Searcher(es, s, embedder)
+
+    return make
