@@ -29,6 +29,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SELF_CLOSING = re.compile(r"""<([A-Za-z][\w:.-]*)((?:\s+[^\s=/>]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*/>""")
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 _TAGS = re.compile(r"<[^>]*>")
+_SCHEME = re.compile(r"^(?:https?://|mailto:)", re.I)
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
 # A `<br>` inside a paragraph must survive whitespace collapsing; a private-use code point marks it.
 _BR = "\ue000"
@@ -138,7 +139,13 @@ def _collapse(text: str) -> str:
 
 
 def _finish(blocks: list[str]) -> str:
-    return "\n\n".join(b for b in blocks if b.strip()).strip() + "\n" if blocks else ""
+    text = "\n\n".join(b for b in blocks if b.strip()).strip()
+    return text + "\n" if text else ""
+
+
+def _bare(url: str) -> str:
+    """A URL as people write it in text: `www.x.org/a` is the same link as `https://www.x.org/a/`."""
+    return _SCHEME.sub("", url.strip()).rstrip("/").lower()
 
 
 def _tag(el: etree._Element) -> str:
@@ -284,7 +291,7 @@ class _Renderer:
     def _anchor(self, el: etree._Element, depth: int) -> Iterator[str | list[str]]:
         text = self.inline(el, depth)
         href = (el.get("href") or "").strip()
-        if href and not href.startswith(("#", "javascript:")) and href != text and href.removeprefix("mailto:") != text:
+        if href and not href.startswith(("#", "javascript:")) and _bare(href) != _bare(text):
             yield f"{text} ({href})" if text else href
         else:
             yield text
@@ -343,6 +350,8 @@ class _Renderer:
         self, items: list[etree._Element], depth: int, level: int, ordered: bool = False, start: str | None = None
     ) -> list[str]:
         indent = "  " * level
+        if depth > _MAX_DEPTH:  # lists nested past any real page (broken markup): the words, on one line
+            return [indent + "- " + " ".join(" ".join(t.split()) for i in items for t in i.itertext()).strip()]
         lines: list[str] = []
         n = int(start) if start and start.strip().isdigit() else 1
         for item in items:
@@ -422,7 +431,7 @@ class _Renderer:
                 span = cell.get("colspan", "1").strip()
                 extra = min(int(span), _MAX_COLSPAN) - 1 if span.isdigit() else 0
                 cells.extend([""] * max(extra, 0))
-            if not cells:
+            if not any(cells):  # spacer rows and empty grids carry nothing a reader would search for
                 continue
             lines.append("| " + " | ".join(cells) + " |")
             if len(lines) == 1 and (in_head or all_th) and not header_done:

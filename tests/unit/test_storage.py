@@ -201,3 +201,18 @@ def test_storage_links_lists_targets_once_in_order():
     assert storage_links(PAGE) == ["https://ci.example.com/lore", "https://example.com", "Architecture Overview"]
     assert storage_links('<a href="#section">jump</a>') == []
     assert storage_links("") == []
+
+
+def test_a_link_written_as_its_own_address_is_not_repeated():
+    body = (
+        '<p><a href="http://www.github.com/hyperledger/">www.github.com/hyperledger</a>'
+        ' or <a href="mailto:tsc@x.org">tsc@x.org</a></p>'
+    )
+    assert storage_to_text(body) == "www.github.com/hyperledger or tsc@x.org\n"
+
+
+def test_deeply_nested_lists_and_empty_table_rows():
+    out = storage_to_text("<ul>" + "<li>item<ul>" * 900 + "<li>bottom</li>")
+    assert out.startswith("- item\n  - item\n") and out.count("item") == 900 and "bottom" in out
+    table = "<table><tr><td>a</td><td>b</td></tr><tr><td> </td><td><br/></td></tr><tr><td>c</td><td></td></tr></table>"
+    assert storage_to_text(table) == "| a | b |\n| c |  |\n"
