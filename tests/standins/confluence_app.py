@@ -363,7 +363,9 @@ class _QuietHandler(WSGIRequestHandler):
 def start(state: ConfluenceState, host: str = "127.0.0.1", port: int = 0) -> StandinServer:
     """Serve the stand-in on a free port in a background thread (threaded: clients fetch in parallel)."""
     server = make_server(host, port, create_app(state), threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="confluence-standin", daemon=True)
+    # a short poll interval: shutdown() waits up to one interval, and tests start many servers
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="confluence-standin", daemon=True)
     thread.start()
     url = f"http://{host}:{server.server_port}{state.base_path}"
     return StandinServer(state, url, server, thread)

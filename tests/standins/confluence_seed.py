@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -117,8 +118,10 @@ def _when(row: dict, n: int) -> datetime:
     return base + timedelta(minutes=n % 50)
 
 
-def _resolver(doc_id: str, titles: dict[str, tuple[str, str]]) -> Callable[[str], tuple[str, str] | None]:
-    def resolve(href: str) -> tuple[str, str] | None:
+def _resolver(doc_id: str, titles: dict[str, tuple[str, str]]) -> Callable[[str], tuple[str | None, str] | None]:
+    here = _space_of(doc_id)
+
+    def resolve(href: str) -> tuple[str | None, str] | None:
         href = href.split("#")[0]
         m = re.match(r"https?://(?:toc\.hyperledger\.org|hyperledger\.github\.io/toc)/(.+)", href)
         target = m[1] if m else (posixpath.normpath(posixpath.join(posixpath.dirname(doc_id), href))
@@ -128,7 +131,8 @@ def _resolver(doc_id: str, titles: dict[str, tuple[str, str]]) -> Callable[[str]
         target = re.sub(r"\.html$", ".md", target.lstrip("/"))
         for cand in (target, posixpath.join(target, "index.md")):
             if cand in titles:
-                return titles[cand]
+                space, title = titles[cand]
+                return (None if space == here else space), title
         return None
 
     return resolve
@@ -140,8 +144,8 @@ def _default_attachments(rows: dict[str, dict]) -> list[SeedAttachment]:
         from tests.standins import files  # written by another engineer; optional until it lands
     except ImportError:
         return []
-    charter = re.sub(r"[#*|<>]", " ", rows["governing-documents/charter.md"]["text"])[:3000]
-    security = re.sub(r"[#*|<>]", " ", rows["governing-documents/security.md"]["text"])[:3000]
+    charter = _plain(rows["governing-documents/charter.md"]["text"])
+    security = _plain(rows["governing-documents/security.md"]["text"])
     return [
         SeedAttachment("governing-documents/charter.md", "charter-summary.pdf", "application/pdf",
                        files.make_pdf(charter)),
@@ -150,6 +154,12 @@ def _default_attachments(rows: dict[str, dict]) -> list[SeedAttachment]:
                        files.make_docx(security)),
         SeedAttachment("guidelines/index.md", "scanned-notes.pdf", "application/pdf", files.make_corrupt_pdf()),
     ]
+
+
+def _plain(markdown: str, chars: int = 3000) -> str:
+    """The start of a page as wrapped plain lines (a PDF line per text line; 90 chars fit a Letter page)."""
+    text = re.sub(r"<[^>]+>|[#*|`]", " ", markdown)[:chars]
+    return "\n".join(textwrap.fill(p, 90) for p in text.split("\n\n") if p.strip())
 
 
 def seed_from_wiki(state: ConfluenceState, wiki_path: Path | str,

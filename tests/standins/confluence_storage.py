@@ -11,8 +11,8 @@ from markdown_it import MarkdownIt
 
 _MD = MarkdownIt("commonmark", {"html": True, "xhtmlOut": True}).enable("table")
 
-# (space key, page title) of the wiki page an href points at, or None for an ordinary link
-LinkResolver = Callable[[str], "tuple[str, str] | None"]
+# (space key or None for the same space, page title) of the wiki page an href points at, or None
+LinkResolver = Callable[[str], "tuple[str | None, str] | None"]
 
 
 def markdown_to_storage(text: str, resolve: LinkResolver | None = None, toc: bool = False,
@@ -62,9 +62,10 @@ def _code_macro(soup: BeautifulSoup, pre) -> object:
     return macro
 
 
-def _page_link(soup: BeautifulSoup, space: str, title: str, label: str) -> object:
+def _page_link(soup: BeautifulSoup, space: str | None, title: str, label: str) -> object:
     link = soup.new_tag("ac:link")
-    link.append(soup.new_tag("ri:page", attrs={"ri:space-key": space, "ri:content-title": title}))
+    attrs = {"ri:content-title": title} | ({"ri:space-key": space} if space else {})
+    link.append(soup.new_tag("ri:page", attrs=attrs))
     body = soup.new_tag("ac:plain-text-link-body")
     body.append(CData(label.replace("]]>", "")))
     link.append(body)
