@@ -36,7 +36,12 @@ class TextSink:
         room = self.max_chars - self.size
         if len(text) > room:
             cut = text.rfind("\n", 0, room)
-            text = text[: cut if cut > 0 else room]
+            if cut > 0:
+                text = text[:cut]
+            elif self.parts and self.parts[-1].endswith("\n"):
+                text = ""  # a table row or line that does not fit is dropped whole, not cut mid-cell
+            else:
+                text = text[:room]
             self.truncated = True
         self.parts.append(text)
         self.size += len(text)

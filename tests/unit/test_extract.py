@@ -236,3 +236,10 @@ def test_pypdf_repair_warnings_stay_at_debug(write):
         root.setLevel(level)
     assert not [r for r in seen.records if r.levelno >= logging.WARNING]
     assert any(r.levelno == logging.DEBUG and "incorrect startxref" in r.getMessage() for r in seen.records)
+
+
+def test_table_rows_are_never_cut_mid_row_at_the_budget(write):
+    rows = "\n".join(f"{r},value {r},more text" for r in range(500))
+    text = extract(write("rows.csv", rows.encode()), "text/csv", max_chars=1000)
+    assert len(text) <= 1000
+    assert all(line.startswith("| ") and line.endswith(" |") for line in text.splitlines())
