@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# All of Lore's local services at once (Elasticsearch, Redis, the LLM server): start | status | stop.
+# Each one's own script does the work; this one reports which did not come up and exits non-zero then.
+HERE="$(cd "$(dirname "$0")" && pwd)"
+source "$HERE/common.sh"
+SERVICES=(elasticsearch redis llm)
+
+# run_all ACTION NAME...: run each service's script, carry on past a failure, fail at the end naming them
+run_all() {
+  local action=$1 name failed=(); shift
+  for name in "$@"; do
+    bash "$HERE/$name.sh" "$action" || failed+=("$name")
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    case "$action" in
+      start) die "not running: ${failed[*]} (see the messages above; each has 'bash infra/local/<name>.sh start|status|stop')" ;;
+      status) say "down: ${failed[*]}"; return 1 ;;
+      *) die "could not $action: ${failed[*]}" ;;
+    esac
+  fi
+}
+
+case "${1:-}" in
+  start) run_all start "${SERVICES[@]}"; say "all services are up" ;;
+  status) run_all status "${SERVICES[@]}" ;;
+  stop) run_all stop llm redis elasticsearch ;;  # the reverse of start
+  *) echo "usage: $0 start|status|stop" >&2; exit 2 ;;
+esac
