@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): install what is missing, start the local services, run pytest
+# against them. Arguments go to pytest; the exit code is pytest's. A service that does not come up
+# fails the run here, loudly, rather than turning into skipped tests.
+HERE="$(cd "$(dirname "$0")" && pwd)"
+source "$HERE/common.sh"
+
+bash "$HERE/setup.sh" || die "setup failed (see above); nothing was tested"
+bash "$HERE/services.sh" start || die "the local services did not all come up (see above); nothing was tested"
+
+# Point the tests at the services just started, whatever a developer's shell or .env says
+# (tests build Settings from the environment only: tests/conftest.py).
+export LORE_ES_URL="http://127.0.0.1:${LORE_ES_PORT:-9200}"
+export LORE_REDIS_URL="redis://127.0.0.1:${LORE_REDIS_PORT:-6379}/0"
+export LORE_LLM_URL="http://127.0.0.1:${LORE_LLM_PORT:-8080}"
+export LORE_LLM_MODEL="${LORE_LLM_MODEL:-lore-local}"
+export LORE_CACHE_DIR="$LORE_CACHE"
+# Tests never fetch from a hub: a model that is not installed fails at once instead of timing out.
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+
+cd "$LORE_ROOT"
+set +e
+"$LORE_ROOT/.venv/bin/python" -m pytest "$@"
+rc=$?
+set -e
+[ "$rc" = 0 ] || say "pytest exited with $rc"
+exit "$rc"
