@@ -10,6 +10,7 @@ import base64
 import logging
 import random
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ import requests
 
 from backend.confluence import constants as c
 from backend.errors import (
+    ConfigError,
     ExtractionError,
     RateLimited,
     ServiceUnavailable,
@@ -47,8 +49,6 @@ class ConfluenceClient:
         rng: Callable[[], float] = random.random,
     ):
         if not settings.url:
-            from backend.errors import ConfigError
-
             raise ConfigError("LORE_CONFLUENCE_URL is empty: set it to https://<site>.atlassian.net/wiki "
                               "(Cloud) or your Data Center base URL.")
         self.settings = settings
@@ -61,6 +61,7 @@ class ConfluenceClient:
         self._rng = rng
         self.stats: Counter[str] = Counter()  # "GET /rest/api/content/{id}" -> calls (tries included)
         self.retries: Counter[str] = Counter()  # route -> retried tries
+        self._stats_lock = threading.Lock()  # the connector fetches with a thread pool
         self._timezone: str | None = None
 
     # --- identity -----------------------------------------------------------------------------------
@@ -250,15 +251,19 @@ class ConfluenceClient:
             url = _with_query(url, params)
         halved = False
         conn_failures = 0
-        for attempt in range(1, max(1, self.settings.max_retries) + 1):
-            self.stats[route] += 1
-            if attempt > 1:
-                self.retries[route] += 1
+        tries = max(1, self.settings.max_retries)
+        attempt = 0
+        while True:
+            attempt += 1
+            with self._stats_lock:
+                self.stats[route] += 1
+                if attempt > 1:
+                    self.retries[route] += 1
             try:
                 resp = self.session.request(method, url, json=json, stream=stream, timeout=self.settings.timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 conn_failures += 1
-                if conn_failures >= min(c.CONNECTION_TRIES, self.settings.max_retries):
+                if conn_failures >= min(c.CONNECTION_TRIES, tries) or attempt >= tries:
                     raise ServiceUnavailable("Confluence", self.base, type(exc).__name__,
                                              "Check LORE_CONFLUENCE_URL and that the server is up.") from None
                 self._sleep(self._backoff(attempt))
@@ -270,8 +275,8 @@ class ConfluenceClient:
                 resp.close()
                 raise SourceAuthError(self._auth_message())
             if status == 504 and listing and not halved:
-                # A big page of results timed out on the server: one retry with half the page size.
-                url, halved = _halve_limit(url), True
+                # A big page of results timed out on the server: one extra try with half the page size.
+                url, halved, tries = _halve_limit(url), True, tries + 1
                 resp.close()
                 continue
             throttled = status in (429, 503) or (status == 403 and _looks_throttled(resp))
@@ -279,7 +284,7 @@ class ConfluenceClient:
                 _raise_client_error(resp, method, route)
             wait = _retry_after(resp) if throttled else None
             resp.close()
-            if attempt >= self.settings.max_retries:
+            if attempt >= tries:
                 if throttled:
                     raise RateLimited(f"Confluence kept throttling {route} ({status}) after {attempt} tries; "
                                       "the sync will resume later. Lower LORE_CONFLUENCE_WORKERS if this recurs.")
@@ -288,7 +293,6 @@ class ConfluenceClient:
             delay = min(wait, self.settings.backoff_cap) if wait is not None else self._backoff(attempt)
             log.info("confluence %s answered %s; retrying in %.1fs", route, status, delay)
             self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2^(attempt-1))]."""
@@ -312,16 +316,12 @@ class ConfluenceClient:
         s = self.settings
         if self.cloud:
             if not (s.email and s.api_token):
-                from backend.errors import ConfigError
-
-                raise ConfigError("Confluence Cloud needs LORE_CONFLUENCE_EMAIL and LORE_CONFLUENCE_API_TOKEN.")
+                    raise ConfigError("Confluence Cloud needs LORE_CONFLUENCE_EMAIL and LORE_CONFLUENCE_API_TOKEN.")
             return {"Authorization": _basic(s.email, s.api_token)}
         if s.pat:
             return {"Authorization": f"Bearer {s.pat}"}
         if s.email and s.api_token:  # DC with basic auth (username + password/token) still works
             return {"Authorization": _basic(s.email, s.api_token)}
-        from backend.errors import ConfigError
-
         raise ConfigError("Confluence Data Center needs LORE_CONFLUENCE_PAT (a personal access token).")
 
     def _auth_message(self) -> str:

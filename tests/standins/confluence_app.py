@@ -170,7 +170,9 @@ def create_app(state: ConfluenceState) -> Flask:
             if "ancestors.restrictions" in ex and not all(visible(a) for a in state.ancestors(item)):
                 # CONFCLOUD-77618: one unreadable ancestor (e.g. a draft) fails the whole expansion
                 return _error(404, "No content found with id: ContentId{id=" + content_id + "}")
-            return jsonify(content_json(state, item, ex))
+            data = content_json(state, item, ex)
+            data["_links"].update(base=request.host_url.rstrip("/") + state.base_path, context=state.base_path)
+            return jsonify(data)
 
     @api.post("/rest/api/content")
     def create_content():

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from backend.confluence import ConfluenceClient
 from backend.errors import (
+    ConfigError,
     ExtractionError,
     RateLimited,
     ServiceUnavailable,
@@ -300,3 +302,30 @@ def test_data_center_calls_the_same_routes_at_the_base_with_a_bearer_token(tmp_p
     assert "/download/attachments/{id}/notes.txt" in paths
     assert "/rest/api/content/search" in paths and "/rest/api/space/DOCS" in paths
     assert all(r.user == "557058:lore-svc" for r in state.requests)
+
+
+def test_base_url_and_auth_for_cloud_and_data_center() -> None:
+    cloud = ConfluenceClient(ConfluenceSettings(url="https://acme.atlassian.net/", email="a@acme.io", api_token="t"))
+    assert cloud.cloud and cloud.base == "https://acme.atlassian.net/wiki"
+    assert cloud.session.headers["Authorization"].startswith("Basic ")
+    dc = ConfluenceClient(ConfluenceSettings(url="https://confluence.acme.io/confluence/rest/api", pat="p"))
+    assert not dc.cloud and dc.base == "https://confluence.acme.io/confluence"
+    assert dc.session.headers["Authorization"] == "Bearer p"
+    with pytest.raises(ConfigError, match="LORE_CONFLUENCE_API_TOKEN"):
+        ConfluenceClient(ConfluenceSettings(url="https://acme.atlassian.net/wiki", pat="p"))
+    with pytest.raises(ConfigError, match="LORE_CONFLUENCE_URL"):
+        ConfluenceClient(ConfluenceSettings())
+
+
+def test_504_halving_is_an_extra_try_even_with_one_try_allowed(server: StandinServer) -> None:
+    server.state.inject("/rest/api/content/search", 504, count=1, when_limit_over=10)
+    assert len(list(make_client(server, page_size=16, max_retries=1).space_content_ids("DOCS"))) == 16
+
+
+def test_parallel_fetches_share_one_client(server: StandinServer, state: ConfluenceState) -> None:
+    client = make_client(server)
+    ids = [cid for cid, _, _ in client.space_content_ids("DOCS")]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        titles = list(pool.map(lambda cid: client.get_content(cid)["title"], ids))
+    assert sorted(titles) == sorted(state.contents[i].title for i in ids)
+    assert client.stats["GET /rest/api/content/{id}"] == len(ids)
