@@ -135,8 +135,8 @@ def test_second_sync_changes_exactly_what_it_reports(seeded, tmp_path: Path) -> 
     assert client.ancestors_read_restrictions(moved) == [["confluence-group:toc-members"]]
     assert client.read_restrictions(change.newly_restricted[0]) == ["confluence-group:toc-members"]
     security_page = seed.page_ids["governing-documents/security.md"]
-    names = [a["title"] for a in client.attachments(security_page)]
-    assert ("security-policy.docx" in names) == (not change.deleted_attachments)
+    assert change.deleted_attachments == [seed.attachments["security-policy.docx"]]
+    assert [a["title"] for a in client.attachments(security_page)] == []
 
 
 def test_recording_streams_from_disk(seeded, shared_data: Path, tmp_path: Path) -> None:
@@ -161,3 +161,10 @@ def test_seeded_document_attachments_are_real_files(seeded, tmp_path: Path) -> N
     from pypdf import PdfReader
 
     assert "Hyperledger" in PdfReader(pdf).pages[0].extract_text()
+    security = seed.page_ids["governing-documents/security.md"]
+    meta = next(a for a in client.attachments(security) if a["title"] == "security-policy.docx")
+    assert meta["metadata"]["mediaType"].endswith("wordprocessingml.document")
+    docx = client.download_attachment(security, meta, tmp_path, max_bytes=10_000_000)
+    from docx import Document as Docx
+
+    assert any("security" in p.text.lower() for p in Docx(str(docx)).paragraphs)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.standins import files
 from tests.standins.confluence_state import ConfluenceState, User
 from tests.standins.confluence_storage import clean_title, markdown_to_storage, paragraphs
 
@@ -139,33 +140,31 @@ def _resolver(doc_id: str, titles: dict[str, tuple[str, str]]) -> Callable[[str]
 
 
 def _default_attachments(rows: dict[str, dict]) -> list[SeedAttachment]:
-    """A real PDF, a DOCX and a corrupt PDF from tests/standins/files.py when it exists."""
-    try:
-        from tests.standins import files  # written by another engineer; optional until it lands
-    except ImportError:
-        return []
-    charter = _plain(rows["governing-documents/charter.md"]["text"])
-    security = _plain(rows["governing-documents/security.md"]["text"])
+    """Real files built by tests/standins/files.py from wiki text: a PDF, a DOCX, an encrypted and a corrupt PDF."""
+    charter = _paragraphs(rows["governing-documents/charter.md"]["text"])
+    security = _paragraphs(rows["governing-documents/security.md"]["text"])
     return [
         SeedAttachment("governing-documents/charter.md", "charter-summary.pdf", "application/pdf",
-                       files.make_pdf(charter)),
+                       files.make_pdf("\n".join(charter))),
         SeedAttachment("governing-documents/security.md", "security-policy.docx",
                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                        files.make_docx(security)),
+        SeedAttachment("member-info/toc-members.md", "board-contacts.pdf", "application/pdf",
+                       files.make_encrypted_pdf("TOC member phone list")),
         SeedAttachment("guidelines/index.md", "scanned-notes.pdf", "application/pdf", files.make_corrupt_pdf()),
     ]
 
 
-def _plain(markdown: str, chars: int = 3000) -> str:
-    """The start of a page as wrapped plain lines (a PDF line per text line; 90 chars fit a Letter page)."""
+def _paragraphs(markdown: str, chars: int = 3000) -> list[str]:
+    """The start of a page as plain paragraphs, wrapped at 90 characters (what fits a Letter PDF line)."""
     text = re.sub(r"<[^>]+>|[#*|`]", " ", markdown)[:chars]
-    return "\n".join(textwrap.fill(p, 90) for p in text.split("\n\n") if p.strip())
+    return [textwrap.fill(" ".join(p.split()), 90) for p in text.split("\n\n") if p.strip()]
 
 
 def seed_from_wiki(state: ConfluenceState, wiki_path: Path | str,
                    attachments: list[SeedAttachment] | None = None, recording: Path | str | None = None,
                    with_recording: bool = True) -> SeedResult:
-    """Load every wiki record as a page; `attachments=None` uses tests/standins/files.py when present.
+    """Load every wiki record as a page; `attachments=None` attaches the default real files.
 
     The recording defaults to `<wiki_path>/../../audio/jfk.wav` (the shared data layout); it must exist.
     """
