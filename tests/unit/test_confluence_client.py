@@ -4,6 +4,7 @@ downloads, restrictions and the exact REST v1 routes it calls on Cloud and on Da
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -329,3 +330,12 @@ def test_parallel_fetches_share_one_client(server: StandinServer, state: Conflue
         titles = list(pool.map(lambda cid: client.get_content(cid)["title"], ids))
     assert sorted(titles) == sorted(state.contents[i].title for i in ids)
     assert client.stats["GET /rest/api/content/{id}"] == len(ids)
+
+
+def test_retry_after_really_waits_with_the_default_sleep(server: StandinServer) -> None:
+    server.state.inject("/rest/api/user/current", 429, count=1, headers={"Retry-After": "1"})
+    client = ConfluenceClient(server.settings())  # time.sleep, as in production
+    started = time.monotonic()
+    assert client.current_user()["accountId"] == "557058:lore-svc"
+    assert time.monotonic() - started >= 1.0
+    assert client.retries["GET /rest/api/user/current"] == 1
