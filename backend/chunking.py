@@ -57,8 +57,11 @@ def _pieces(lines: Iterable[str], words: int, overlap: int) -> Iterator[tuple[li
             buf, count = [], 0
         fresh = 0
 
+    in_code = False  # inside a ``` fence a "# comment" is code, not a heading
     for line in lines:
-        m = _HEADING.match(line)
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        m = None if in_code else _HEADING.match(line)
         if m:
             yield from flush(carry=False)
             level = len(m.group(1))

@@ -217,8 +217,10 @@ class _BulkWriter:
     def _run(self) -> None:
         try:
             with translated(self.es, "writing chunks"):
+                # require_alias: a write must never auto-create a plain index when the alias is gone
                 for ok, result in streaming_bulk(self.es, self._actions(), chunk_size=self.chunk_size,
-                                                 raise_on_error=False, raise_on_exception=True, max_retries=3):
+                                                 raise_on_error=False, raise_on_exception=True, max_retries=3,
+                                                 require_alias=True):
                     if ok:
                         self.report.chunks += 1
                     else:

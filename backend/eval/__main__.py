@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--limit", type=int, default=0, help="answer only the first N questions")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # its retries log tracebacks; we report once
     try:
         settings = Settings.from_env()
         if args.command == "retrieval":

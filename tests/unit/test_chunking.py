@@ -50,3 +50,10 @@ def test_a_5mb_document_is_chunked_with_bounded_memory():
     tracemalloc.stop()
     assert n > 5000
     assert peak < 2_000_000  # streaming: a few chunks in flight, never a copy of the 5 MB text
+
+
+def test_hash_lines_inside_code_blocks_are_code_not_headings():
+    text = "# Setup\nRun this:\n```\n# install deps\npip install lore\n```\nThen start it.\n"
+    got = chunks(text)
+    assert [c.heading_path for c in got] == [["Setup"]]
+    assert "# install deps" in got[0].text
