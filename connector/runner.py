@@ -1,0 +1,387 @@
+"""The sync runner: turns a source's spaces into index writes, resumably, without re-embedding what did not change.
+
+Per space and sync: list the space (ids, versions, permissions); go through the pages to do (all of them on a
+full pass, those modified since the cursor minus an overlap on an incremental one), oldest first, in batches;
+fetch and index only changed versions; rewrite the ACL fields of documents whose permissions changed (moves
+and restriction changes do not bump Confluence versions, so every sync re-checks every indexed document
+against the listing, which costs no extra calls); prune what complete listings no longer show; checkpoint the
+cursor after every batch so a crash resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from elasticsearch import Elasticsearch
+
+from backend.acl_update import IndexedDoc, indexed_docs, update_acl
+from backend.chunking import chunk_document
+from backend.documents import Document
+from backend.embeddings import Embedder
+from backend.errors import LoreError, RateLimited, ServiceUnavailable, SourceAuthError
+from backend.indexer import Indexer
+from backend.settings import Settings
+from backend.spaces import SpaceConfig, SpaceState, SpaceStore, now_iso
+from connector.recordings import is_queued
+from connector.report import SpaceReport, SyncReport
+from connector.source import Existence, Skipped, Source, SourceDoc, SpaceView, Unit
+
+log = logging.getLogger(__name__)
+
+# Errors that end a space's sync (the next call would fail the same way); others are per item.
+FATAL = (SourceAuthError, RateLimited, ServiceUnavailable)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Runner knobs. `from_settings` reads the proposed `LORE_CONFLUENCE_*` settings when they exist."""
+
+    batch_size: int = 25  # pages per batch: each batch is indexed, then the cursor is checkpointed
+    overlap_minutes: int = 10  # incremental syncs re-read this window before the cursor (minute-precision CQL)
+    full_every_hours: float = 168.0  # an incremental sync becomes a full pass (children listed, pruned) weekly
+    workers: int = 4  # parallel listings / downloads against Confluence
+    # a prune that would delete more than this share of a space's documents is refused (a listing that came
+    # back short without an error must not empty the index); `allow_mass_delete` overrides it once
+    prune_max_fraction: float = 0.5
+    prune_min_guard: int = 20  # ... but deleting up to this many documents is always allowed
+    allow_mass_delete: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides) -> SyncOptions:
+        conf = settings.confluence
+        values = {
+            "overlap_minutes": conf.overlap_minutes,
+            "workers": max(1, conf.workers),
+            "batch_size": getattr(conf, "sync_batch_size", cls.batch_size),
+            "full_every_hours": getattr(conf, "full_sync_hours", cls.full_every_hours),
+        }
+        return cls(**{**values, **overrides})
+
+
+@dataclass
+class Progress:
+    space: str
+    phase: str  # listing | indexing | permissions | pruning | done
+    done: int  # pages done
+    total: int
+    batches: int
+    report: SpaceReport
+
+
+ProgressHook = Callable[[Progress], None]
+
+
+class SyncRunner:
+    def __init__(self, settings: Settings, es: Elasticsearch, embedder: Embedder, source: Source,
+                 store: SpaceStore | None = None, progress: ProgressHook | None = None,
+                 options: SyncOptions | None = None, indexer: Indexer | None = None):
+        self.settings = settings
+        self.es = es
+        self.embedder = embedder
+        self.source = source
+        self.store = store or SpaceStore(es, settings.es)
+        self.progress = progress
+        self.options = options or SyncOptions.from_settings(settings)
+        self.indexer = indexer or Indexer(es, settings, embedder)
+
+    # ---- entry points ---------------------------------------------------------------------------
+
+    def sync_all(self, full: bool = False) -> SyncReport:
+        return self.sync([s for s in self.store.list_spaces() if s.enabled], full)
+
+    def sync(self, spaces: Iterable[SpaceConfig], full: bool = False) -> SyncReport:
+        report = SyncReport()
+        spaces = list(spaces)
+        for i, space in enumerate(spaces):
+            space_report = self.sync_space(space, full)
+            report.spaces.append(space_report)
+            if space_report.error_code == SourceAuthError.code:  # the token is shared: every space would fail
+                for rest in spaces[i + 1:]:
+                    report.spaces.append(SpaceReport(rest.key, status="failed", last_error=space_report.last_error,
+                                                     error_code=space_report.error_code))
+                break
+        return report
+
+    def sync_space(self, space: SpaceConfig, full: bool = False) -> SpaceReport:
+        self.indexer.ensure_index()
+        state = self.store.get_state(space.key)
+        report = SpaceReport(space.key, sync_id=uuid.uuid4().hex[:12], started=now_iso(), resumed=state.in_progress)
+        report.mode = "full" if full or self._full_due(state) else "incremental"
+        # an interrupted full pass resumes: the pages it finished (up to its checkpoint, minus the overlap) are
+        # not listed again; what they hold is in the index already
+        interrupted_full = state.in_progress and state.mode == "full"
+        resume_from = self._cursor(state) if report.mode == "full" and interrupted_full else None
+        state.in_progress, state.mode, state.sync_id, state.started = True, report.mode, report.sync_id, report.started
+        self.store.save_state(state)
+        started, calls = time.monotonic(), self.embedder.calls
+        try:
+            self._run(space, state, report, resume_from)
+            report.status = "partial" if report.errors else "ok"
+            state.in_progress, state.last_error = False, None
+        except LoreError as exc:
+            report.status, report.last_error, report.error_code = "failed", exc.message, exc.code
+            state.last_error = exc.message
+            log.warning("sync of space %s failed: %s", space.key, exc.message, extra={"sync_id": report.sync_id})
+        except BaseException as exc:  # a crash or an interrupt: keep the checkpoint, say so, and let it rise
+            report.status, report.last_error = "failed", f"interrupted: {type(exc).__name__}: {exc}"[:500]
+            state.last_error = report.last_error
+            raise
+        finally:
+            report.duration_s = time.monotonic() - started
+            report.embed_calls = self.embedder.calls - calls
+            state.finished = now_iso()
+            state.last_report = report.to_dict()
+            self._save_quietly(state)
+        self._emit(report, "done", report.pages, 0)
+        return report
+
+    # ---- one space ------------------------------------------------------------------------------
+
+    def _run(self, space: SpaceConfig, state: SpaceState, report: SpaceReport, resume_from: datetime | None) -> None:
+        self._emit(report, "listing", 0, 0)
+        indexed = indexed_docs(self.es, self.indexer.alias, self.source.name, space.key)
+        view = self.source.open_space(space)
+        state.timezone = view.timezone
+        cursor = self._cursor(state)
+        since = None
+        if report.mode == "incremental" and cursor is not None:
+            since = cursor - timedelta(minutes=self.options.overlap_minutes)
+        units = view.units(since)
+        if resume_from is not None:
+            skip_before = resume_from - timedelta(minutes=self.options.overlap_minutes)
+            done_before = [u for u in units if u.modified < skip_before]
+            units = units[len(done_before):]
+            report.notes.append(f"resumed an interrupted full sync: {len(done_before)} pages done before were "
+                                "not listed again")
+        report.total = len(units)
+        touched: set[str] = set()
+        checkpoint, frozen = cursor, False
+        with ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="lore-sync") as pool:
+            for n, start in enumerate(range(0, len(units), self.options.batch_size), start=1):
+                window = units[start:start + self.options.batch_size]
+                if not self._batch(space, state, report, window, indexed, touched, pool):
+                    frozen = True  # an item failed: later pages are indexed, but the cursor stays before it
+                report.pages += len(window)
+                if not frozen:
+                    checkpoint = max(filter(None, [checkpoint, window[-1].modified]))
+                    state.last_modified = checkpoint.isoformat()
+                self.store.save_state(state)
+                self._emit(report, "indexing", report.pages, n)
+        self._emit(report, "permissions", report.pages, 0)
+        self._refresh_permissions(space, view, indexed, touched, report)
+        self._emit(report, "pruning", report.pages, 0)
+        self._prune(view.existing(), indexed, state, report)
+        if report.mode == "full":
+            state.last_full = report.started
+        state.last_permissions = report.started
+        self.indexer.refresh()
+
+    def _batch(self, space: SpaceConfig, state: SpaceState, report: SpaceReport, window: list[Unit],
+               indexed: dict[str, IndexedDoc], touched: set[str], pool: ThreadPoolExecutor) -> bool:
+        """One batch of pages: list children, decide, fetch what changed, index, fix ACLs. False if an item failed."""
+        ok = True
+        skip_children = {id(u) for u in window if space.unrestricted_only and u.doc.access.restricted}
+        listed = list(pool.map(lambda u: _attempt(u.children) if u.children and id(u) not in skip_children
+                               else [], window))
+        todo: list[SourceDoc] = []
+        acl_changes: dict[str, dict] = {}
+        deletions: set[str] = set()
+        for unit, kids in zip(window, listed, strict=True):
+            if isinstance(kids, LoreError):
+                _raise_if_fatal(kids)
+                report.error(unit.doc.id, f"comments and attachments could not be listed: {kids.message}")
+                kids, ok = [], False
+            for doc in [unit.doc, *kids]:
+                touched.add(doc.id)
+                if self._decide(doc, space, state, report, indexed, acl_changes, deletions):
+                    todo.append(doc)
+        docs: list[Document] = []
+        for doc, text in zip(todo, pool.map(lambda d: _attempt(lambda: d.fetch(d)), todo), strict=True):
+            if isinstance(text, Skipped):
+                self._skipped(doc.id, doc.title, doc.kind, doc.version, doc.parent_id, text.reason,
+                              state, report, indexed, deletions)
+            elif isinstance(text, LoreError):
+                _raise_if_fatal(text)
+                report.error(doc.id, text.message)
+                ok = False
+            elif not self._has_chunks(document := doc.document(text)):
+                self._skipped(doc.id, doc.title, doc.kind, doc.version, doc.parent_id,
+                              "no text to index (empty, or only a title and headings)", state, report, indexed,
+                              deletions)
+            else:
+                state.skips.pop(doc.id, None)
+                docs.append(document)
+        ok = self._index(docs, state, report, indexed, deletions) and ok
+        if acl_changes:
+            report.permissions_updated += len(acl_changes)
+            update_acl(self.es, self.indexer.alias, acl_changes)
+        if deletions:
+            self.indexer.delete_documents(deletions)
+            report.deleted += len([d for d in deletions if d in indexed])
+            for d in deletions:
+                indexed.pop(d, None)
+        return ok
+
+    def _decide(self, doc: SourceDoc, space: SpaceConfig, state: SpaceState, report: SpaceReport,
+                indexed: dict[str, IndexedDoc], acl_changes: dict[str, dict], deletions: set[str]) -> bool:
+        """True when `doc` must be fetched and indexed; everything else is settled here."""
+        if doc.kind == "recording":
+            self._recording(doc, state, report)
+            return False
+        if space.unrestricted_only and doc.access.restricted:
+            report.skip(doc, "restricted: this space indexes unrestricted content only")
+            if doc.id in indexed:
+                deletions.add(doc.id)
+            return False
+        current = indexed.get(doc.id)
+        if current is not None and current.version == doc.version:
+            report.unchanged += 1
+            wanted = doc.access.fields()
+            if current.access != wanted:
+                acl_changes[doc.id] = wanted
+            return False
+        known = state.skips.get(doc.id)
+        if current is None and known and known.get("version") == doc.version:
+            report.skip(doc, known.get("reason", "skipped"))  # same version as last time: no second download
+            return False
+        return True
+
+    def _has_chunks(self, doc: Document) -> bool:
+        """The indexer writes nothing for a page that is only headings; say so instead of "added"."""
+        return next(chunk_document(doc, self.settings.chunk.words, self.settings.chunk.overlap), None) is not None
+
+    def _skipped(self, doc_id: str, title: str, kind: str, version: str, parent_id: str | None, reason: str,
+                 state: SpaceState, report: SpaceReport, indexed: dict[str, IndexedDoc], deletions: set[str]) -> None:
+        report.skipped.append({"id": doc_id, "title": title, "kind": kind, "reason": reason})
+        state.skips[doc_id] = {"version": version, "reason": reason, "parent": parent_id}
+        if doc_id in indexed:  # the indexed text belongs to a version that no longer exists
+            deletions.add(doc_id)
+
+    def _index(self, docs: list[Document], state: SpaceState, report: SpaceReport,
+               indexed: dict[str, IndexedDoc], deletions: set[str]) -> bool:
+        if not docs:
+            return True
+        result = self.indexer.index_documents(docs)
+        report.chunks += result.chunks
+        not_indexed = set(result.failed_docs)
+        for doc_id, reason in result.skipped:
+            doc = next(d for d in docs if d.id == doc_id)
+            if reason.startswith("text truncated"):
+                report.notes.append(f"{doc_id}: {reason}")
+                continue
+            not_indexed.add(doc_id)
+            self._skipped(doc.id, doc.title, doc.kind, doc.version, doc.parent_id, reason, state, report, indexed,
+                          deletions)
+        for err in result.errors:
+            report.error(err["doc_id"], f"index refused chunk {err['chunk_id']}: {err['reason']}")
+        for doc in docs:
+            if doc.id in not_indexed:
+                continue
+            if doc.id in indexed:
+                report.updated += 1
+            else:
+                report.added += 1
+        return not result.errors
+
+    def _recording(self, doc: SourceDoc, state: SpaceState, report: SpaceReport) -> None:
+        known = state.recordings.get(doc.id)
+        if known and known.get("version") == doc.version and is_queued(known.get("status", "")):
+            report.unchanged += 1
+            return
+        try:
+            status = doc.handoff(doc) if doc.handoff else "recording noted"
+        except LoreError as exc:
+            _raise_if_fatal(exc)
+            status = f"hand-off failed: {exc.message}"
+        state.recordings[doc.id] = {"version": doc.version, "status": status}
+        report.recordings.append({"id": doc.id, "title": doc.title, "page": doc.parent_id, "status": status})
+
+    # ---- permissions and pruning ----------------------------------------------------------------
+
+    def _refresh_permissions(self, space: SpaceConfig, view: SpaceView, indexed: dict[str, IndexedDoc],
+                             touched: set[str], report: SpaceReport) -> None:
+        """Documents this pass did not visit: compare their ACL with the listing's, rewrite what changed."""
+        changes: dict[str, dict] = {}
+        now_restricted: list[str] = []
+        for doc_id, current in indexed.items():
+            if doc_id in touched:
+                continue
+            access = view.access_of(doc_id, current.parent_id)
+            if access is None:
+                continue  # gone from the listing: the prune decides
+            if space.unrestricted_only and access.restricted:
+                now_restricted.append(doc_id)
+            elif current.access != access.fields():
+                changes[doc_id] = access.fields()
+        if changes:
+            update_acl(self.es, self.indexer.alias, changes)
+            report.permissions_updated += len(changes)
+        if now_restricted:
+            self.indexer.delete_documents(now_restricted)
+            report.deleted += len(now_restricted)
+            report.notes.append(f"{len(now_restricted)} documents became restricted and were removed "
+                                "(this space indexes unrestricted content only)")
+            for d in now_restricted:
+                indexed.pop(d, None)
+
+    def _prune(self, existence: Existence, indexed: dict[str, IndexedDoc], state: SpaceState,
+               report: SpaceReport) -> None:
+        if not existence.top_complete:
+            report.notes.append("the space listing was incomplete: nothing was pruned")
+            return
+        gone = [d for d, current in indexed.items() if existence.gone(d, current.parent_id)]
+        guard = max(self.options.prune_min_guard, int(self.options.prune_max_fraction * len(indexed)))
+        if len(gone) > guard and not self.options.allow_mass_delete:
+            report.error("prune", f"the listing no longer shows {len(gone)} of {len(indexed)} indexed documents; "
+                         "nothing was deleted in case the listing was wrong. If they really were deleted, run "
+                         "`python -m connector sync --space KEY --full --allow-mass-delete`.")
+            return
+        if gone:
+            self.indexer.delete_documents(gone)
+            report.deleted += len(gone)
+        for d, skip in list(state.skips.items()):
+            if existence.gone(d, skip.get("parent")):
+                state.skips.pop(d)
+
+    # ---- helpers --------------------------------------------------------------------------------
+
+    def _full_due(self, state: SpaceState) -> bool:
+        if state.last_modified is None or (state.in_progress and state.mode == "full"):
+            return True
+        if not state.last_full:
+            return True
+        age = datetime.now(UTC) - datetime.fromisoformat(state.last_full)
+        return age >= timedelta(hours=self.options.full_every_hours)
+
+    @staticmethod
+    def _cursor(state: SpaceState) -> datetime | None:
+        return datetime.fromisoformat(state.last_modified) if state.last_modified else None
+
+    def _emit(self, report: SpaceReport, phase: str, done: int, batches: int) -> None:
+        if self.progress is not None:
+            self.progress(Progress(report.space, phase, done, report.total, batches, report))
+
+    def _save_quietly(self, state: SpaceState) -> None:
+        try:
+            self.store.save_state(state)
+        except LoreError as exc:  # the index is down too: the report still reaches the caller
+            log.warning("could not save the sync state of %s: %s", state.key, exc.message)
+
+
+def _attempt(fn: Callable):
+    """Run `fn`, returning a LoreError or Skipped instead of raising it (for pool.map)."""
+    try:
+        return fn()
+    except (LoreError, Skipped) as exc:
+        return exc
+
+
+def _raise_if_fatal(exc: LoreError) -> None:
+    if isinstance(exc, FATAL):
+        raise exc
