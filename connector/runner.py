@@ -44,7 +44,10 @@ class SyncOptions:
 
     batch_size: int = 25  # pages per batch: each batch is indexed, then the cursor is checkpointed
     overlap_minutes: int = 10  # incremental syncs re-read this window before the cursor (minute-precision CQL)
-    full_every_hours: float = 168.0  # an incremental sync becomes a full pass (children listed, pruned) weekly
+    # an incremental sync becomes a full pass (every page's comments and attachments listed, then pruned) once a
+    # day: deletions of attachments and comments on unchanged pages are only visible that way. Onyx prunes weekly;
+    # a day bounds how long a deleted file stays findable, at 2 listing calls per page per day.
+    full_every_hours: float = 24.0
     workers: int = 4  # parallel listings / downloads against Confluence
     # a prune that would delete more than this share of a space's documents is refused (a listing that came
     # back short without an error must not empty the index); `allow_mass_delete` overrides it once
