@@ -83,6 +83,9 @@ class SpaceState:
     sync_id: str = ""
     in_progress: bool = False
     mode: str = ""  # full | incremental: what the running (or interrupted) sync was doing
+    # how far a running full pass got (ISO, UTC), checkpointed after each batch: an interrupted full pass
+    # resumes from here instead of listing every page's comments and attachments again
+    resume_from: str | None = None
     started: str | None = None
     finished: str | None = None
     last_full: str | None = None  # when the last full sync (or prune pass) completed

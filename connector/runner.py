@@ -118,8 +118,10 @@ class SyncRunner:
         report.mode = "full" if full or self._full_due(state) else "incremental"
         # an interrupted full pass resumes: the pages it finished (up to its checkpoint, minus the overlap) are
         # not listed again; what they hold is in the index already
-        interrupted_full = state.in_progress and state.mode == "full"
-        resume_from = self._cursor(state) if report.mode == "full" and interrupted_full else None
+        interrupted_full = state.in_progress and state.mode == "full" and state.resume_from
+        resume_from = datetime.fromisoformat(state.resume_from) if report.mode == "full" and interrupted_full \
+            else None
+        state.resume_from = state.resume_from if resume_from else None
         state.in_progress, state.mode, state.sync_id, state.started = True, report.mode, report.sync_id, report.started
         self.store.save_state(state)
         started, calls = time.monotonic(), self.embedder.calls
@@ -164,7 +166,7 @@ class SyncRunner:
                                 "not listed again")
         report.total = len(units)
         touched: set[str] = set()
-        checkpoint, frozen = cursor, False
+        frozen = False
         with ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="lore-sync") as pool:
             for n, start in enumerate(range(0, len(units), self.options.batch_size), start=1):
                 window = units[start:start + self.options.batch_size]
@@ -172,8 +174,7 @@ class SyncRunner:
                     frozen = True  # an item failed: later pages are indexed, but the cursor stays before it
                 report.pages += len(window)
                 if not frozen:
-                    checkpoint = max(filter(None, [checkpoint, window[-1].modified]))
-                    state.last_modified = checkpoint.isoformat()
+                    self._checkpoint(state, report.mode, window[-1].modified)
                 self.store.save_state(state)
                 self._emit(report, "indexing", report.pages, n)
         self._emit(report, "permissions", report.pages, 0)
@@ -182,6 +183,10 @@ class SyncRunner:
         self._prune(view.existing(), indexed, state, report)
         if report.mode == "full":
             state.last_full = report.started
+            # the cursor moves to the newest item done without a gap (the checkpoint stops at a failed item)
+            if state.resume_from:
+                self._checkpoint(state, "incremental", datetime.fromisoformat(state.resume_from))
+            state.resume_from = None
         state.last_permissions = report.started
         self.indexer.refresh()
 
@@ -361,6 +366,15 @@ class SyncRunner:
             return True
         age = datetime.now(UTC) - datetime.fromisoformat(state.last_full)
         return age >= timedelta(hours=self.options.full_every_hours)
+
+    @staticmethod
+    def _checkpoint(state: SpaceState, mode: str, reached: datetime) -> None:
+        """Incremental passes move the cursor; a full pass records how far it got (the cursor moves at its end)."""
+        if mode == "full":
+            state.resume_from = reached.isoformat()
+        else:
+            current = datetime.fromisoformat(state.last_modified) if state.last_modified else None
+            state.last_modified = max(filter(None, [current, reached])).isoformat()
 
     @staticmethod
     def _cursor(state: SpaceState) -> datetime | None:
