@@ -1,0 +1,173 @@
+"""Check the model's text before anyone sees it: citations, not-found, declines, garbage, injected payloads.
+
+Small models cite sloppily ("[Source 2]", "[7]" with 3 sources, "[1-3]"): valid numbers are normalised to
+[n], the rest removed. Bracketed numbers above MAX_SOURCE_NUMBER are left alone (years like [2016]).
+A reply with no citation at all gets them inferred per sentence from word overlap with the sources
+(`attribute`), flagged as inferred: the 0.5B model answers correctly but rarely cites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from backend.prompts import NOT_FOUND, SOURCES_INTRO
+
+ANSWER = "answer"
+DECLINED = "not_found"
+GARBAGE = "garbage"
+HIJACKED = "hijacked"
+
+MAX_SOURCE_NUMBER = 99  # a bracketed number above this is data (a year, an id), not a citation
+SHORT_DECLINE_CHARS = 240  # a decline phrase in a reply this short is the whole reply, citations or not
+LOOP_MIN_WORDS = 30  # below this a repetitive reply may be a legitimate list
+LOOP_UNIQUE_RATIO = 0.15  # fewer distinct words than this share: the model is looping
+
+_NUM = r"\d+"
+_SEP = r"\s*(?:,|;|and|&|-|–)\s*(?:(?:sources?|docs?|pages?)\s*)?"
+_CITATION = re.compile(
+    rf"\s?[\[【]\s*(?:(?:sources?|docs?|documents?|pages?)\s*#?\s*)?({_NUM}(?:{_SEP}{_NUM})*)\s*[\]】]", re.I
+)
+_DECLINE = re.compile(
+    r"\b(?:sources?|context|documents?|pages?|provided (?:text|information|material))\b[^.]{0,30}"
+    r"\b(?:do(?:es)?(?: not|n't)|did(?: not|n't))\s+(?:contain|mention|provide|include|say|specify|state|cover)"
+    r"|\bno (?:relevant )?information (?:about|on|regarding|is (?:given|provided))"
+    r"|\b(?:i )?(?:could not|couldn't|cannot|can't|am unable to|was unable to|am not able to)\s+"
+    r"(?:find|determine|answer|locate|tell)"
+    r"|\bnot (?:mentioned|specified|provided|stated|given|found) in the (?:sources|context|pages|documents)"
+    r"|\bi (?:do not|don't) know\b|\bthere is no (?:mention|information)\b",
+    re.I,
+)
+_LEAD = re.compile(r"^\s*(?:answer|lore|assistant)\s*:\s*", re.I)
+
+
+# attribution: a sentence is supported by a source holding this share of its content words (>= MIN_WORDS)
+SUPPORT_SHARE = 0.6
+SUPPORT_MIN_WORDS = 3
+_STOP = frozenset(
+    "the a an and or but of to in on at by for with from as is are was were be been being it its this that these "
+    "those there their they them he she his her we our you your i me my not no yes do does did done have has had "
+    "will would can could should may might must shall about into over under than then so such also which who whom "
+    "what when where why how all any each both some more most other only own same very just".split()
+)
+
+
+@dataclass
+class Checked:
+    text: str  # what may be shown: citations normalised, invalid ones removed
+    cited: list[int] = field(default_factory=list)  # valid source numbers, in order of first use
+    dropped: list[str] = field(default_factory=list)  # citation markers removed as out of range
+    verdict: str = ANSWER  # answer | not_found | garbage | hijacked
+    inferred: list[int] = field(default_factory=list)  # numbers added by `attribute`, not written by the model
+
+
+def check(raw: str, n_sources: int, payloads: Sequence[str] = (), question: str = "",
+          source_texts: Sequence[str] = ()) -> Checked:
+    """`source_texts[i]` is the text of source i+1 as the model saw it (for attribution; optional)."""
+    text = _LEAD.sub("", (raw or "").strip())
+    if _is_garbage(text):
+        return Checked(text, verdict=GARBAGE)
+    if _hijacked(text, payloads, question):
+        return Checked(text, verdict=HIJACKED)
+    text, cited, dropped = fix_citations(text, n_sources)
+    flat = _norm(text)
+    if _norm(NOT_FOUND) in flat and not cited:
+        return Checked(NOT_FOUND, dropped=dropped, verdict=DECLINED)
+    if _DECLINE.search(text) and (not cited or len(text) <= SHORT_DECLINE_CHARS):
+        return Checked(NOT_FOUND, dropped=dropped, verdict=DECLINED)
+    if sum(ch.isalpha() for ch in text) < 2:  # nothing left but citation marks or digits
+        return Checked(text, dropped=dropped, verdict=GARBAGE)
+    if not cited and source_texts:
+        text, cited = attribute(text, source_texts)
+        return Checked(text, cited, dropped, ANSWER, inferred=list(cited))
+    return Checked(text, cited, dropped, ANSWER)
+
+
+def attribute(text: str, source_texts: Sequence[str]) -> tuple[str, list[int]]:
+    """Append [n] to each sentence whose content words are mostly (SUPPORT_SHARE) found in source n.
+
+    Ties go to the lower number (the more relevant page). Sentences without support stay uncited.
+    """
+    vocab = [_content_words(t) for t in source_texts]
+    cited: list[int] = []
+    out: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])(\s+)", text):
+        words = _content_words(sentence)
+        if len(words) >= SUPPORT_MIN_WORDS:
+            shares = [len(words & v) / len(words) for v in vocab]
+            best = max(range(len(shares)), key=lambda i: (shares[i], -i), default=None)
+            if best is not None and shares[best] >= SUPPORT_SHARE:
+                n = best + 1
+                cited += [] if n in cited else [n]
+                stripped = sentence.rstrip()
+                end = len(stripped) - 1 if stripped and stripped[-1] in ".!?" else len(stripped)
+                sentence = f"{stripped[:end]} [{n}]{stripped[end:]}{sentence[len(stripped):]}"
+        out.append(sentence)
+    return "".join(out), cited
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if (len(w) > 2 or w.isdigit()) and w not in _STOP}
+
+
+def fix_citations(text: str, n_sources: int) -> tuple[str, list[int], list[str]]:
+    """Rewrite every citation group as [a][b] with valid numbers only; drop groups with none."""
+    cited: list[int] = []
+    dropped: list[str] = []
+
+    def repl(m: re.Match) -> str:
+        nums = _numbers(m.group(1))
+        if any(n > MAX_SOURCE_NUMBER for n in nums):
+            return m.group(0)  # not a citation: a year or an id in brackets
+        valid = [n for n in nums if 1 <= n <= n_sources]
+        if len(valid) < len(nums):
+            dropped.append(m.group(0).strip())
+        for n in valid:
+            if n not in cited:
+                cited.append(n)
+        if not valid:
+            return ""
+        lead = " " if m.group(0)[:1].isspace() else ""
+        return lead + "".join(f"[{n}]" for n in dict.fromkeys(valid))
+
+    fixed = _CITATION.sub(repl, text)
+    fixed = re.sub(r"[ \t]+([.,;:!?])", r"\1", fixed)  # "word [9]." lost its citation: no space before "."
+    return fixed.strip(), cited, dropped
+
+
+def _numbers(group: str) -> list[int]:
+    out: list[int] = []
+    for m in re.finditer(rf"({_NUM})\s*[-–]\s*({_NUM})|({_NUM})", group):
+        if m.group(3):
+            out.append(int(m.group(3)))
+        else:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            # a range: only when small and ascending, else read the two ends as two numbers
+            out.extend(range(lo, hi + 1) if 0 < hi - lo <= 10 else (lo, hi))
+    return out
+
+
+def _is_garbage(text: str) -> bool:
+    if sum(ch.isalnum() for ch in text) < 2:
+        return True
+    if SOURCES_INTRO[:20] in text or re.search(r"<source\s+n=", text):
+        return True  # the model echoed the prompt's scaffolding
+    if text.count("\ufffd") > max(3, len(text) // 20):
+        return True  # broken decoding
+    words = text.lower().split()
+    return len(words) >= LOOP_MIN_WORDS and len(set(words)) / len(words) < LOOP_UNIQUE_RATIO
+
+
+def _hijacked(text: str, payloads: Sequence[str], question: str) -> bool:
+    """The answer says what an injected line asked for (and the asker did not ask for it themselves)."""
+    flat, asked = _norm(text), _norm(question)
+    for p in payloads:
+        np_ = _norm(p)
+        if len(np_) >= 2 and re.search(rf"\b{re.escape(np_)}\b", flat) and np_ not in asked:
+            return True
+    return False
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text.lower())).strip()
