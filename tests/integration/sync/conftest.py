@@ -110,9 +110,10 @@ class SyncEnv:
         return ConfluenceClient(replace(self.settings.confluence, **overrides), sleep=_short_sleep)
 
     def runner(self, progress: ProgressHook | None = None, settings: Settings | None = None,
-               client: ConfluenceClient | None = None, on_recording=None, **options) -> SyncRunner:
+               client: ConfluenceClient | None = None, on_recording=None, workdir: Path | None = None,
+               **options) -> SyncRunner:
         s = settings or self.settings
-        source = ConfluenceSource(client or self.client(), s.confluence, on_recording=on_recording)
+        source = ConfluenceSource(client or self.client(), s.confluence, on_recording=on_recording, workdir=workdir)
         opts = SyncOptions.from_settings(s, **options)
         store = self.store if settings is None else SpaceStore(self.es, s.es)
         return SyncRunner(s, self.es, self.embedder, source, store, progress=progress, options=opts)
