@@ -165,6 +165,7 @@ class SyncRunner:
             report.notes.append(f"resumed an interrupted full sync: {len(done_before)} pages done before were "
                                 "not listed again")
         report.total = len(units)
+        self._emit(report, "indexing", 0, 0)
         touched: set[str] = set()
         frozen = False
         with ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="lore-sync") as pool:
@@ -402,3 +403,10 @@ def _attempt(fn: Callable):
 def _raise_if_fatal(exc: LoreError) -> None:
     if isinstance(exc, FATAL):
         raise exc
+
+
+def purge_space(es: Elasticsearch, settings: Settings, space: str, source: str = "confluence") -> int:
+    """Delete every indexed document of a space (after `spaces remove --purge`); returns chunks deleted."""
+    doc_ids = list(indexed_docs(es, settings.es.index, source, space))
+    # deleting needs no model: the indexer only embeds when it writes
+    return Indexer(es, settings, embedder=None).delete_documents(doc_ids)  # type: ignore[arg-type]

@@ -1,0 +1,113 @@
+"""Admin endpoints: which Confluence spaces are indexed, and where each space's sync stands.
+
+    GET /api/admin/spaces   PUT /api/admin/spaces (a JSON list, or {"spaces": [...]})   GET /api/admin/status
+
+Every call needs `Authorization: Bearer <LORE_API_ADMIN_TOKEN>`; with no admin token configured the
+endpoints answer 503 rather than run open. The app factory calls `init_app(app, settings)`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from backend.errors import BadRequest, LoreError, NotAllowed
+from backend.settings import Settings
+from backend.spaces import SpaceConfig, SpaceStore
+
+log = logging.getLogger(__name__)
+
+admin_bp = Blueprint("lore_admin", __name__, url_prefix="/api/admin")
+EXTENSION = "lore_admin"
+MAX_SPACES = 500  # a PUT with more spaces than this is a mistake (or an attack), not a configuration
+
+
+@dataclass
+class _Admin:
+    settings: Settings
+    store: SpaceStore | None = None
+
+    def spaces(self) -> SpaceStore:
+        if self.store is None:  # connect lazily: the app starts even while Elasticsearch is still coming up
+            from backend.es import connect
+
+            self.store = SpaceStore(connect(self.settings.es, check=False), self.settings.es)
+        return self.store
+
+
+def init_app(app: Flask, settings: Settings, store: SpaceStore | None = None) -> None:
+    """Register the admin blueprint with what it needs (a store is built from `settings` on first use)."""
+    app.extensions[EXTENSION] = _Admin(settings, store)
+    if admin_bp.name not in app.blueprints:
+        app.register_blueprint(admin_bp)
+
+
+def _admin() -> _Admin | None:
+    return current_app.extensions.get(EXTENSION)
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    resp = jsonify({"error": {"code": code, "message": message}})
+    resp.status_code = status
+    return resp
+
+
+@admin_bp.before_request
+def _require_admin_token() -> Response | None:
+    admin = _admin()
+    if admin is None:
+        return _error(503, "admin_not_configured", "The admin API was registered without its settings: the app "
+                      "factory must call backend.api.admin.init_app(app, settings).")
+    expected = admin.settings.api.admin_token
+    if not expected:
+        return _error(503, "admin_disabled", "The admin API is off because no admin token is configured: set "
+                      "LORE_API_ADMIN_TOKEN and restart the backend.")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # compare_digest: the time taken must not tell how much of a guessed token was right
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        resp = _error(NotAllowed.http_status, NotAllowed.code,
+                      "Admin token missing or wrong: send `Authorization: Bearer <LORE_API_ADMIN_TOKEN>`.")
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="lore-admin"'
+        return resp
+    return None
+
+
+@admin_bp.errorhandler(LoreError)
+def _lore_error(exc: LoreError) -> Response:
+    if exc.http_status >= 500:
+        log.warning("admin request failed: %s", exc.message)
+    resp = jsonify({"error": exc.to_dict()})
+    resp.status_code = exc.http_status
+    return resp
+
+
+@admin_bp.get("/spaces")
+def list_spaces() -> Response:
+    return jsonify({"spaces": [s.to_dict() for s in _admin().spaces().list_spaces()]})
+
+
+@admin_bp.put("/spaces")
+def put_spaces() -> Response:
+    body = request.get_json(silent=True)
+    items = body.get("spaces") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise BadRequest('Send the spaces as a JSON list, or as {"spaces": [...]}: each a key or '
+                         '{"key", "enabled", "unrestricted_only", "name"}.')
+    if len(items) > MAX_SPACES:
+        raise BadRequest(f"{len(items)} spaces is more than the {MAX_SPACES} this endpoint accepts at once.")
+    spaces = [SpaceConfig.parse(item) for item in items]
+    keys = [s.key for s in spaces]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise BadRequest(f"Space(s) listed twice: {', '.join(duplicates)}.")
+    saved = _admin().spaces().replace_spaces(spaces)
+    log.info("indexed spaces replaced", extra={"spaces": keys})
+    return jsonify({"spaces": [s.to_dict() for s in saved]})
+
+
+@admin_bp.get("/status")
+def status() -> Response:
+    return jsonify({"spaces": _admin().spaces().status()})
