@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         settings = Settings.from_env(env, dotenv=".env" if env is None else None)
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
         for name in _NOISY:
-            logging.getLogger(name).setLevel(logging.WARNING)
+            logging.getLogger(name).setLevel(logging.ERROR)  # their retries log tracebacks at WARNING
         if args.command == "sync":
             return _sync(args, settings)
         if args.command == "status":
