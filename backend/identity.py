@@ -1,0 +1,84 @@
+"""Who is asking, as ACL identities: an email -> `confluence-user:<id>`, `confluence-group:<g>`..., `public`.
+
+Never more access than certain: an unknown or hidden email, a missing Confluence, or a failed lookup gives
+`public` only. Answers are cached per email for `cache_seconds`; failures for FAILURE_CACHE_SECONDS, so
+a Confluence outage costs one slow lookup a minute, not one per question.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from backend.documents import PUBLIC
+from backend.errors import LoreError
+
+log = logging.getLogger(__name__)
+
+FAILURE_CACHE_SECONDS = 60  # retry a failed lookup after a minute: fresh enough, and spares a sick server
+MAX_EMAIL_CHARS = 254  # RFC 5321's limit on a forward path
+MAX_CACHED = 10_000  # emails kept; a team's people, with room to spare, bounded against abuse
+
+
+class DirectoryClient(Protocol):
+    """The two calls of backend.confluence.client.ConfluenceClient this module needs."""
+
+    def find_user_by_email(self, email: str) -> dict[str, Any] | None: ...
+
+    def user_groups(self, account_id: str) -> list[str]: ...
+
+
+class IdentityResolver:
+    def __init__(self, confluence: DirectoryClient | None, cache_seconds: float = 600,
+                 *, clock: Callable[[], float] = time.monotonic):
+        self.confluence = confluence
+        self.cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[float, list[str]]] = {}
+        self._lock = threading.Lock()
+        self.lookups = 0  # directory lookups made (cache misses), for tests and the admin page
+
+    def resolve(self, email: str | None) -> list[str]:
+        key = (email or "").strip().lower()
+        if not key or "@" not in key or len(key) > MAX_EMAIL_CHARS or self.confluence is None:
+            return [PUBLIC]
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit and hit[0] > now:
+                return list(hit[1])
+        identities, ttl = self._lookup(key)
+        with self._lock:
+            if len(self._cache) >= MAX_CACHED:
+                self._cache.clear()  # crude, but bounded; a refill costs one lookup per active user
+            self._cache[key] = (now + ttl, identities)
+        return list(identities)
+
+    def _lookup(self, email: str) -> tuple[list[str], float]:
+        assert self.confluence is not None
+        self.lookups += 1
+        try:
+            user = self.confluence.find_user_by_email(email)
+        except LoreError as exc:
+            log.warning("Confluence user lookup failed; the asker sees public pages only",
+                        extra={"error": str(exc)})
+            return [PUBLIC], FAILURE_CACHE_SECONDS
+        if not user:
+            return [PUBLIC], self.cache_seconds  # unknown, or the email is hidden: public only
+        # Cloud has accountId; Data Center has userKey (and username on old versions)
+        uid = user.get("accountId") or user.get("userKey") or user.get("username")
+        if not uid:
+            return [PUBLIC], self.cache_seconds
+        identities = [f"confluence-user:{uid}"]
+        ttl = self.cache_seconds
+        try:
+            identities += [f"confluence-group:{g}" for g in self.confluence.user_groups(uid)]
+        except LoreError as exc:
+            # fewer identities is safe (less access); retry soon rather than keep a partial answer long
+            log.warning("Confluence group lookup failed; the asker's groups are left out",
+                        extra={"error": str(exc)})
+            ttl = FAILURE_CACHE_SECONDS
+        return sorted(set(identities)) + [PUBLIC], ttl

@@ -1,0 +1,136 @@
+"""Answers on the real Elasticsearch and the real local LLM server (Qwen2.5 0.5B): what an asker notices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from backend.answers import ANSWERED, NOT_FOUND, SOURCES_ONLY, Answerer
+from backend.answers.pipeline import UNAVAILABLE
+from backend.documents import PUBLIC
+from backend.errors import BadRequest
+from backend.llm import LLMClient
+from backend.prompts import NOT_FOUND as NOT_FOUND_TEXT
+from backend.prompts import REDACTED
+from tests.integration.answer_corpus import (
+    BOARD,
+    MINUTES_0331,
+    POISONED,
+    SECRET_PAGE,
+    Corpus,
+    closed_port_url,
+    indexed,
+    require_llm,
+    secret_passages,
+    small_llm,
+)
+
+
+@pytest.fixture(scope="module")
+def corpus(es, settings, embedder, shared_data) -> Iterator[Corpus]:
+    with indexed(es, settings, embedder, shared_data) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def answerer(corpus: Corpus) -> Answerer:
+    s = small_llm(corpus.settings)
+    return Answerer(s, corpus.searcher, require_llm(s))
+
+
+@pytest.fixture(scope="module")
+def offline(corpus: Corpus) -> Answerer:
+    """The same pipeline with the LLM server down (connection refused, one quick retry)."""
+    s = replace(corpus.settings, llm=replace(corpus.settings.llm, url=closed_port_url(), retries=1))
+    return Answerer(s, corpus.searcher, LLMClient(s.llm))
+
+
+def prompt_text(answer) -> str:
+    return "\n".join(m["content"] for m in answer.prompt_messages)
+
+
+def test_a_question_about_a_page_is_answered_citing_that_page(answerer: Answerer):
+    answer = answerer.ask("Who were supposed to be the first maintainers of the IBM/DAH merged code base?", [PUBLIC])
+    assert answer.status == ANSWERED, (answer.notice, answer.text)
+    assert not answer.not_found
+    assert any(name in answer.text for name in ("Binh", "Tamas", "Sheehan")), answer.text
+    assert MINUTES_0331 in [c.doc_id for c in answer.citations], answer.text
+    cited = next(c for c in answer.citations if c.doc_id == MINUTES_0331)
+    assert f"[{cited.n}]" in answer.text and cited.url.endswith(MINUTES_0331)
+    assert answer.sources[cited.n - 1].doc_id == MINUTES_0331
+    t = answer.timings
+    assert t["retrieval_ms"] > 0 and t["first_token_ms"] >= t["retrieval_ms"] and t["total_ms"] >= t["first_token_ms"]
+
+
+def test_an_unanswerable_question_gets_the_not_found_answer_without_the_model(answerer: Answerer):
+    answer = answerer.ask("What is the capital of France?", [PUBLIC])
+    assert answer.not_found and answer.status == NOT_FOUND
+    assert answer.text == NOT_FOUND_TEXT and answer.citations == []
+    assert answer.timings["first_token_ms"] is None and answer.prompt_messages == []  # the model was not asked
+
+
+def test_a_restricted_page_never_reaches_the_prompt_of_someone_who_cannot_open_it(offline: Answerer, shared_data):
+    question = "What Gradle version did Web3j move to in mid-2024?"
+    secrets = secret_passages(shared_data)
+    assert secrets
+    # a board member: the page is the first source and its text is in the prompt (the test can see a leak)
+    member = offline.ask(question, [BOARD, PUBLIC])
+    assert member.sources[0].doc_id == SECRET_PAGE
+    assert any(s in prompt_text(member) for s in secrets)
+    # a public reader: not in the sources, not one passage in the prompt, not in the answer
+    reader = offline.ask(question, [PUBLIC])
+    assert SECRET_PAGE not in [s.doc_id for s in reader.sources]
+    leaked = [s for s in secrets if s in prompt_text(reader)]
+    assert leaked == []
+    assert "8.7" not in reader.text
+    # nobody at all (no identities): nothing
+    nobody = offline.ask(question, [])
+    assert nobody.sources == [] and nobody.not_found
+
+
+def test_an_injected_instruction_in_a_page_does_not_change_the_answer(answerer: Answerer):
+    answer = answerer.ask("When does the office parking garage open on weekdays?", [PUBLIC])
+    assert "PWNED" not in answer.text.upper()
+    assert "PWNED" not in prompt_text(answer) and REDACTED in prompt_text(answer)
+    assert answer.status == ANSWERED, (answer.notice, answer.text)
+    assert "6:30" in answer.text
+    assert POISONED in [c.doc_id for c in answer.citations]
+
+
+def test_an_empty_question_is_refused_with_a_helpful_message(offline: Answerer):
+    for q in ("", "   \n\t "):
+        with pytest.raises(BadRequest, match="question is empty"):
+            offline.ask(q, [PUBLIC])
+
+
+def test_a_10000_character_question_is_cut_with_a_notice_and_still_finds_the_page(offline: Answerer):
+    asked = "Who were supposed to be the first maintainers of the IBM/DAH merged code base? "
+    question = asked + ("please answer " * 1000)[: 10_000 - len(asked)]
+    assert len(question) == 10_000
+    answer = offline.ask(question, [PUBLIC])
+    assert "10,000 characters" in answer.notice and "only its first" in answer.notice  # how long, what was used
+    assert MINUTES_0331 in [s.doc_id for s in answer.sources]
+    assert len(answer.query) <= 2000
+    assert len(answer.prompt_messages[-1]["content"]) < 12_000  # the prompt holds the cut question only
+
+
+def test_llm_server_down_gives_sources_with_a_notice_not_an_error(offline: Answerer):
+    answer = offline.ask("Who were supposed to be the first maintainers of the IBM/DAH merged code base?", [PUBLIC])
+    assert answer.status == SOURCES_ONLY and answer.notice == UNAVAILABLE
+    assert answer.text == "" and answer.citations == []
+    assert answer.sources[0].doc_id == MINUTES_0331 and answer.sources[0].snippet
+    events = list(offline.ask_stream("Who were the first maintainers of the IBM/DAH code base?", [PUBLIC]))
+    assert [e["event"] for e in events] == ["sources", "done"]
+    assert events[-1]["answer"]["notice"] == UNAVAILABLE
+
+
+def test_a_follow_up_finds_the_page_of_the_earlier_question_even_without_the_model(offline: Answerer):
+    history = [
+        {"role": "user", "content": "What did the TSC discuss about the IBM/DAH merged code base in March 2016?"},
+        {"role": "assistant", "content": "They proposed it for incubation [1]."},
+    ]
+    answer = offline.ask("Who would be its initial maintainers?", [PUBLIC], history)
+    assert "IBM/DAH" in answer.query  # the rewrite failed over to the last question plus this one
+    assert answer.sources and answer.sources[0].doc_id == MINUTES_0331

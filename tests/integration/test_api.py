@@ -1,0 +1,204 @@
+"""The REST API on the real index, the real LLM server and the Confluence stand-in (for who-sees-what)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+
+from backend.answers.pipeline import UNAVAILABLE
+from backend.api import create_app
+from backend.confluence.client import ConfluenceClient
+from backend.identity import IdentityResolver
+from backend.llm import LLMClient
+from backend.settings import ConfluenceSettings, Settings
+from tests.integration.answer_corpus import (
+    MINUTES_0331,
+    SECRET_PAGE,
+    Corpus,
+    closed_port_url,
+    indexed,
+    require_llm,
+    small_llm,
+)
+from tests.standins.confluence_app import ConfluenceState, StandinServer, serve
+from tests.standins.confluence_state import User
+
+TOKEN = "svc-token-1"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ALICE = "alice@example.com"  # in the board group: may read the restricted page
+BOB = "bob@example.com"  # no groups
+CAROL = "carol@example.com"  # in the board group, but hides her email: cannot be matched
+QUESTION = "Who were supposed to be the first maintainers of the IBM/DAH merged code base?"
+
+
+@pytest.fixture(scope="module")
+def corpus(es, settings, embedder, shared_data) -> Iterator[Corpus]:
+    with indexed(es, settings, embedder, shared_data) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def confluence() -> Iterator[StandinServer]:
+    state = ConfluenceState()
+    state.add_user(User("acc-alice", "Alice", ALICE, groups={"board"}))
+    state.add_user(User("acc-bob", "Bob", BOB))
+    state.add_user(User("acc-carol", "Carol", CAROL, groups={"board"}, email_visible=False))
+    with serve(state) as server:
+        yield server
+
+
+def make_app(corpus: Corpus, es, embedder, directory: ConfluenceSettings | None, llm_url: str | None = None) -> Flask:
+    s = small_llm(corpus.settings)
+    if llm_url:
+        s = replace(s, llm=replace(s.llm, url=llm_url, retries=0))
+    s = replace(s, api=replace(s.api, api_tokens=f" other-token , {TOKEN}"))
+    llm = LLMClient(s.llm) if llm_url else require_llm(s)
+    identity = IdentityResolver(ConfluenceClient(directory) if directory else None, 600)
+    app = create_app(s, services={"es": es, "embedder": embedder, "searcher": corpus.searcher, "llm": llm,
+                                  "identity": identity})
+    app.testing = True
+    return app
+
+
+@pytest.fixture(scope="module")
+def app(corpus, es, embedder, confluence) -> Flask:
+    return make_app(corpus, es, embedder, confluence.settings())
+
+
+@pytest.fixture(scope="module")
+def app_llm_down(corpus, es, embedder, confluence) -> Flask:
+    return make_app(corpus, es, embedder, confluence.settings(), llm_url=closed_port_url())
+
+
+def sse(body: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in body.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},
+                                     {"Authorization": "Bearer "}])
+def test_api_calls_without_a_valid_token_get_401_json(app: Flask, headers):
+    client = app.test_client()
+    for resp in (client.post("/api/ask", json={"question": QUESTION}, headers=headers),
+                 client.get("/api/search?q=maintainers", headers=headers)):
+        assert resp.status_code == 401
+        assert resp.get_json()["error"]["code"] == "not_allowed"
+        assert "LORE_API_API_TOKENS" in resp.get_json()["error"]["message"]  # says what to check
+        assert TOKEN not in resp.get_data(as_text=True)
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_bad_requests_get_400_json_with_a_stable_code(app: Flask):
+    client = app.test_client()
+    cases = [
+        ({"question": ""}, "question is empty"),
+        ({"question": "   "}, "question is empty"),
+        ({"question": 42}, "as a string"),
+        ({"question": "q", "history": "not a list"}, "history"),
+        ({"question": "q", "history": [{"role": "system", "content": "x"}]}, "role"),
+        ({"question": "q", "stream": "yes"}, "stream"),
+    ]
+    for body, phrase in cases:
+        resp = client.post("/api/ask", json=body, headers=AUTH)
+        assert resp.status_code == 400, body
+        err = resp.get_json()["error"]
+        assert err["code"] == "bad_request" and phrase in err["message"] and err["retryable"] is False
+    resp = client.post("/api/ask", data="question=hi", headers=AUTH)  # a form, not JSON
+    assert resp.status_code == 400 and "JSON" in resp.get_json()["error"]["message"]
+    assert client.get("/api/search?q=", headers=AUTH).get_json()["error"]["code"] == "bad_request"
+    assert client.get("/api/search?q=x&k=500", headers=AUTH).status_code == 400
+    assert client.get("/api/search?q=x&mode=magic", headers=AUTH).status_code == 400
+
+
+def test_unknown_routes_and_methods_answer_json_without_tracebacks(app: Flask):
+    client = app.test_client()
+    resp = client.get("/api/nope", headers=AUTH)
+    assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
+    resp = client.get("/api/ask", headers=AUTH)
+    assert resp.status_code == 405 and resp.get_json()["error"]["code"] == "method_not_allowed"
+    assert "Traceback" not in resp.get_data(as_text=True)
+
+
+def test_ask_streams_sources_then_tokens_then_the_checked_answer(app: Flask):
+    resp = app.test_client().post("/api/ask", json={"question": QUESTION, "stream": True}, headers=AUTH)
+    assert resp.status_code == 200 and resp.mimetype == "text/event-stream"
+    assert resp.headers["Cache-Control"] == "no-cache"
+    events = sse(resp.get_data(as_text=True))
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "sources" and kinds[-1] == "done" and "token" in kinds
+    assert set(kinds[1:-1]) == {"token"}
+    sources = events[0][1]["sources"]
+    assert MINUTES_0331 in [s["doc_id"] for s in sources]
+    answer = events[-1][1]["answer"]
+    assert answer["status"] == "answered" and answer["text"]
+    assert "".join(d["text"] for k, d in events if k == "token").strip()
+    assert "prompt_messages" not in answer  # prompts never leave the server
+    assert answer["timings"]["first_token_ms"] > 0
+
+
+def test_search_shows_a_restricted_page_only_to_people_who_may_open_it(app: Flask):
+    client = app.test_client()
+
+    def ids(headers: dict) -> list[str]:
+        resp = client.get("/api/search?q=Web3j+Gradle+upgrade&k=5", headers={**AUTH, **headers})
+        assert resp.status_code == 200
+        return [r["doc_id"] for r in resp.get_json()["results"]]
+
+    assert ids({"X-Lore-User-Email": ALICE})[0] == SECRET_PAGE
+    assert ids({"X-Lore-User-Email": "ALICE@Example.com "})[0] == SECRET_PAGE  # emails match case-insensitively
+    for who in ({"X-Lore-User-Email": BOB}, {"X-Lore-User-Email": CAROL}, {"X-Lore-User-Email": "nobody@example.com"},
+                {}):
+        assert SECRET_PAGE not in ids(who), who
+    assert app.extensions["lore"].identity.lookups == 4  # alice (twice, cached), bob, carol, nobody
+    result = client.get("/api/search?q=maintainers+IBM+DAH&k=3", headers=AUTH).get_json()["results"][0]
+    assert result["doc_id"] == MINUTES_0331 and result["url"].startswith("https://wiki.example/")
+    assert "<mark>" in result["snippet"] and result["passages"]
+
+
+def test_confluence_down_means_public_pages_only(corpus, es, embedder):
+    down = ConfluenceSettings(url=closed_port_url() + "/wiki", email="svc@example.com", api_token="t", cloud="true",
+                              max_retries=0, timeout=2.0)
+    app = make_app(corpus, es, embedder, down, llm_url=closed_port_url())
+    resp = app.test_client().get("/api/search?q=Web3j+Gradle+upgrade", headers={**AUTH, "X-Lore-User-Email": ALICE})
+    assert resp.status_code == 200
+    assert SECRET_PAGE not in [r["doc_id"] for r in resp.get_json()["results"]]
+
+
+def test_llm_down_still_answers_200_with_sources_and_a_notice(app_llm_down: Flask):
+    client = app_llm_down.test_client()
+    resp = client.post("/api/ask", json={"question": QUESTION, "user_email": BOB}, headers=AUTH)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["status"] == "sources_only" and body["notice"] == UNAVAILABLE
+    assert body["sources"][0]["doc_id"] == MINUTES_0331 and body["sources"][0]["url"]
+    # a 10,000-character question: a clear notice, the same useful pages, no error
+    resp = client.post("/api/ask", json={"question": QUESTION + " x" * 4960}, headers=AUTH)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert "characters long" in body["notice"] and UNAVAILABLE in body["notice"]
+    assert MINUTES_0331 in [s["doc_id"] for s in body["sources"]]
+
+
+def test_healthz_needs_no_token_and_says_what_is_down(app: Flask, app_llm_down: Flask):
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "ok"
+    resp = app_llm_down.test_client().get("/healthz")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["status"] == "degraded" and body["checks"]["llm"]["ok"] is False
+    assert "127.0.0.1" not in resp.get_data(as_text=True)  # no addresses to anonymous callers
+
+
+def test_create_app_builds_nothing_until_asked(settings: Settings):
+    app = create_app(replace(settings, es=replace(settings.es, url=closed_port_url())))
+    services = app.extensions["lore"]
+    assert not any(services.built(n) for n in services.NAMES)
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503 and resp.get_json()["status"] == "down"
