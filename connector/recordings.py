@@ -18,6 +18,7 @@ MINUTES_JOB = "backend.minutes.jobs.process_recording"
 MINUTES_QUEUE = "minutes"
 QUEUED = "recording queued for minutes"
 NOT_AVAILABLE = f"{QUEUED}: not yet available"
+_RETRYABLE = ("failed", "stopped", "canceled")  # job states after which a new hand-off should queue it again
 JOB_TIMEOUT_S = 3 * 3600  # a long meeting on CPU Whisper takes a fraction of real time; 3 h is generous
 
 
@@ -36,9 +37,10 @@ def minutes_pipeline_available() -> bool:
 class MinutesHandoff:
     """The default `on_recording` hook: enqueue the minutes job when Redis and the pipeline are there."""
 
-    def __init__(self, settings: Settings, space: str = ""):
+    def __init__(self, settings: Settings, space: str = "", queue: str = MINUTES_QUEUE):
         self.settings = settings
         self.space = space
+        self.queue_name = queue
         self._queue: Any = None
 
     def __call__(self, page_id: str, attachment: dict) -> str:
@@ -49,13 +51,18 @@ class MinutesHandoff:
         import redis
 
         version = (attachment.get("version") or {}).get("number", 1)
+        # one job per attachment version: a re-sync (or a retry after a crash) does not queue it twice
+        job_id = f"minutes-{attachment['id']}-v{version}"
         try:
-            job = self._get_queue().enqueue(
+            queue = self._get_queue()
+            existing = queue.fetch_job(job_id)
+            if existing is not None and existing.get_status(refresh=False) not in _RETRYABLE:
+                return f"{QUEUED} (job {job_id})"
+            job = queue.enqueue(
                 MINUTES_JOB,
                 kwargs={"page_id": page_id, "attachment_id": attachment["id"], "version": version,
                         "title": attachment.get("title", ""), "space": self.space},
-                # one job per attachment version: a re-sync of the same recording does not queue it twice
-                job_id=f"minutes-{attachment['id']}-v{version}",
+                job_id=job_id,
                 job_timeout=JOB_TIMEOUT_S,
             )
         except redis.RedisError as exc:
@@ -68,5 +75,5 @@ class MinutesHandoff:
             import redis
             from rq import Queue
 
-            self._queue = Queue(MINUTES_QUEUE, connection=redis.Redis.from_url(self.settings.redis_url))
+            self._queue = Queue(self.queue_name, connection=redis.Redis.from_url(self.settings.redis_url))
         return self._queue
