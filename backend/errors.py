@@ -73,7 +73,7 @@ class ServiceUnavailable(LoreError):
         self.url = url
 
 
-class IndexError_(LoreError):  # trailing underscore: not the builtin IndexError
+class IndexError_(LoreError):  # noqa: N801 - trailing underscore: not the builtin IndexError
     code = "index_error"
 
 

@@ -19,7 +19,7 @@ from backend.acl import acl_fields
 from backend.chunking import chunk_document
 from backend.documents import Chunk, Document
 from backend.embeddings import Embedder
-from backend.errors import BulkError, LoreError
+from backend.errors import BulkError, ConfigError, LoreError
 from backend.es import translated
 from backend.index.schema import ensure_index
 from backend.settings import Settings
@@ -54,13 +54,16 @@ def clean_text(text: str) -> str:
 
 
 class Indexer:
-    def __init__(self, es: Elasticsearch, settings: Settings, embedder: Embedder):
+    def __init__(self, es: Elasticsearch, settings: Settings, embedder: Embedder | None):
+        """`embedder` may be None for delete-only use (purging a space); writing then raises."""
         self.es = es
         self.settings = settings
         self.embedder = embedder
         self.alias = settings.es.index
 
     def ensure_index(self) -> str:
+        if self.embedder is None:
+            raise ConfigError("This indexer was built without an embedding model and cannot create the index.")
         return ensure_index(self.es, self.settings.es, self.embedder.dims, self.embedder.model_name)
 
     def refresh(self) -> None:
@@ -74,6 +77,8 @@ class Indexer:
 
         Callers that checkpoint (the sync runner) call this per batch and record the batch afterwards.
         """
+        if self.embedder is None:
+            raise ConfigError("This indexer was built without an embedding model and cannot index documents.")
         report = IndexReport()
         writer = _BulkWriter(self.es, self.settings.es.bulk_chunk_size, report)
         writer.start()
@@ -111,6 +116,9 @@ class Indexer:
         if not doc.acl:
             log.warning("document %s has no ACL identities: it will be visible to no one", doc.id)
         chunks = list(chunk_document(doc, self.settings.chunk.words, self.settings.chunk.overlap))
+        if not chunks:  # headings only, no body text
+            report.skipped.append((doc.id, "no text to index (headings only)"))
+            return None
         report.documents += 1
         return chunks
 

@@ -7,8 +7,8 @@ same ACL filter (the kNN `filter`, not a post-filter, so top-k is computed over 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from elasticsearch import Elasticsearch
 
@@ -89,7 +89,7 @@ class Searcher:
         with translated(self.es, "searching"):
             responses = self.es.msearch(searches=searches)["responses"]
         ranked: list[list[Hit]] = []
-        for (name, _), resp in zip(legs, responses):
+        for (name, _), resp in zip(legs, responses, strict=True):
             if "error" in resp:
                 err = resp["error"]
                 raise LoreError(f"Elasticsearch refused the {name} search: {err.get('type')}: {err.get('reason')}")

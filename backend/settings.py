@@ -86,6 +86,9 @@ class ConfluenceSettings:
     recording_max_bytes: int = 2_000_000_000
     overlap_minutes: int = 10  # incremental sync re-reads this window before the cursor
     workers: int = 4  # parallel fetches of page bodies / attachments
+    sync_batch_size: int = 25  # pages indexed between two checkpoints of the cursor
+    # an incremental sync turns into a full pass (comments/attachments re-listed, then pruned) this often
+    full_sync_hours: float = 24.0
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ def main() -> int:
             row = json.loads(out.stdout.strip().splitlines()[-1])
             results.setdefault(t, []).append(row["chunks"] / row["seconds"])
     for t, rates in results.items():
-        print(f"torch threads {t}: {sum(rates) / len(rates):6.1f} chunks/s  (runs: {', '.join(f'{r:.1f}' for r in rates)})")
+        runs = ", ".join(f"{r:.1f}" for r in rates)
+        print(f"torch threads {t}: {sum(rates) / len(rates):6.1f} chunks/s  (runs: {runs})")
     return 0
 
 

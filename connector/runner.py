@@ -40,7 +40,7 @@ FATAL = (SourceAuthError, RateLimited, ServiceUnavailable)
 
 @dataclass(frozen=True)
 class SyncOptions:
-    """Runner knobs. `from_settings` reads the proposed `LORE_CONFLUENCE_*` settings when they exist."""
+    """Runner knobs; `from_settings` takes them from the `LORE_CONFLUENCE_*` settings."""
 
     batch_size: int = 25  # pages per batch: each batch is indexed, then the cursor is checkpointed
     overlap_minutes: int = 10  # incremental syncs re-read this window before the cursor (minute-precision CQL)
@@ -61,8 +61,8 @@ class SyncOptions:
         values = {
             "overlap_minutes": conf.overlap_minutes,
             "workers": max(1, conf.workers),
-            "batch_size": getattr(conf, "sync_batch_size", cls.batch_size),
-            "full_every_hours": getattr(conf, "full_sync_hours", cls.full_every_hours),
+            "batch_size": conf.sync_batch_size,
+            "full_every_hours": conf.full_sync_hours,
         }
         return cls(**{**values, **overrides})
 
@@ -409,4 +409,4 @@ def purge_space(es: Elasticsearch, settings: Settings, space: str, source: str =
     """Delete every indexed document of a space (after `spaces remove --purge`); returns chunks deleted."""
     doc_ids = list(indexed_docs(es, settings.es.index, source, space))
     # deleting needs no model: the indexer only embeds when it writes
-    return Indexer(es, settings, embedder=None).delete_documents(doc_ids)  # type: ignore[arg-type]
+    return Indexer(es, settings, embedder=None).delete_documents(doc_ids)

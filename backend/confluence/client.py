@@ -174,7 +174,7 @@ class ConfluenceClient:
     def read_restrictions(self, content_id: str) -> list[str]:
         """Identities allowed by the content's own read restriction; empty list = not restricted."""
         data = self._get(c.READ_RESTRICTIONS, id=content_id, params={"expand": "restrictions.user,restrictions.group"})
-        return _restriction_identities(data)
+        return restriction_identities(data)
 
     def ancestors_read_restrictions(self, content: Json) -> list[list[str]]:
         """One identity list per restricted level (ancestors from the root down, then the page itself)."""
@@ -186,8 +186,8 @@ class ConfluenceClient:
             log.info("ancestor restrictions batch failed (CONFCLOUD-77618); reading them level by level",
                      extra={"content_id": content["id"]})
             return self._restrictions_per_level(content)
-        levels = [_restriction_identities(a.get("restrictions", {}).get("read", {})) for a in full.get("ancestors", [])]
-        levels.append(_restriction_identities(full.get("restrictions", {}).get("read", {})))
+        levels = [restriction_identities(a.get("restrictions", {}).get("read", {})) for a in full.get("ancestors", [])]
+        levels.append(restriction_identities(full.get("restrictions", {}).get("read", {})))
         # an identity-less *restricted* level cannot appear here: restriction lists always name someone
         return [level for level in levels if level]
 
@@ -423,7 +423,8 @@ def _subject_identities(subjects: Json) -> list[str]:
     return out
 
 
-def _restriction_identities(read: Json) -> list[str]:
+def restriction_identities(read: Json) -> list[str]:
+    """Identities named by one read restriction (`restrictions.read` of a content JSON); [] = not restricted."""
     return sorted(set(_subject_identities(read.get("restrictions", {}))))
 
 

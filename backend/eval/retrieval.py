@@ -12,9 +12,9 @@ import json
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
 
 from backend.documents import PUBLIC, Document
 from backend.embeddings import Embedder
@@ -170,7 +170,8 @@ def run_retrieval(corpus: str, questions_path: str, modes: list[str], k: int, se
     with build_index(settings, docs) as ix:
         results = [evaluate_mode(ix, questions, m, k) for m in modes]
     return {
-        "corpus": corpus, "questions_file": questions_path, "index": ix.settings.es.index, "documents": len(docs), "chunks": ix.chunks,
+        "corpus": corpus, "questions_file": questions_path, "index": ix.settings.es.index,
+        "documents": len(docs), "chunks": ix.chunks,
         "questions": len(questions), "unanswerable": sum(not q.answerable for q in questions),
         "model": settings.embed.model, "index_seconds": ix.index_seconds,
         "chunks_per_second": ix.chunks / ix.index_seconds if ix.index_seconds else 0.0,

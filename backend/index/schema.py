@@ -116,7 +116,8 @@ def ensure_index(es: Elasticsearch, settings: ElasticSettings, dims: int, model:
             raise IndexMismatch(
                 f"The index {alias} holds {meta.get('dims')}-dimension vectors from {meta.get('model')!r}, "
                 f"but the embedding model {model!r} makes {dims}-dimension vectors. Reindex: run "
-                f"`python -m backend.index rebuild --yes` and then a full sync (`python -m connector sync --all --full`), "
+                "`python -m backend.index rebuild --yes` and then a full sync "
+                "(`python -m connector sync --all --full`), "
                 "or set LORE_EMBED_MODEL back."
             )
         if meta.get("schema_version", 0) < SCHEMA_VERSION:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from backend.confluence import ConfluenceClient
 from backend.confluence import constants as c
+from backend.confluence.client import restriction_identities
 from backend.errors import ExtractionError, SourceNotFound
 from backend.settings import ConfluenceSettings
 from backend.spaces import SpaceConfig
@@ -63,16 +64,6 @@ def cql_date(when: datetime, timezone: str) -> str:
         log.warning("unknown Confluence timezone %r; writing CQL dates in UTC", timezone)
         zone = ZoneInfo("UTC")
     return when.astimezone(zone).strftime(c.CQL_DATE_FORMAT)
-
-
-def restriction_identities(read: Json) -> tuple[str, ...]:
-    """Identities named by one read restriction (`restrictions.read` of a content JSON); () = not restricted."""
-    subjects = (read or {}).get("restrictions", {})
-    ids = [f"confluence-user:{u.get('accountId') or u.get('userKey') or u.get('username')}"
-           for u in subjects.get("user", {}).get("results", [])
-           if u.get("accountId") or u.get("userKey") or u.get("username")]
-    ids += [f"confluence-group:{g['name']}" for g in subjects.get("group", {}).get("results", []) if g.get("name")]
-    return tuple(sorted(set(ids)))
 
 
 class ConfluenceSource(Source):
@@ -248,7 +239,7 @@ class ConfluenceSpaceView(SpaceView):
         ancestors = tuple(str(a["id"]) for a in row.get("ancestors") or [])
         chain = [self._rows.get(a) for a in ancestors]
         if all(r is not None and "restrictions" in r for r in chain) and "restrictions" in row:
-            levels = [restriction_identities(r["restrictions"].get("read", {})) for r in [*chain, row]]
+            levels = [tuple(restriction_identities(r["restrictions"].get("read", {}))) for r in [*chain, row]]
             levels = [level for level in levels if level]  # () = that level is not restricted
         else:
             # an ancestor is not in the listing (a draft, or beyond what the token user sees): ask per page.

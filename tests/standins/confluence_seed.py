@@ -299,7 +299,7 @@ def second_sync(state: ConfluenceState, seed: SeedResult | None = None, realisti
             state.edit(cid)
     deleted_pages = [p["project-reports/2019/2019-Q2-Hyperledger-Burrow.md"]
                      if "project-reports/2019/2019-Q2-Hyperledger-Burrow.md" in p
-                     else sorted(d for d in p if d.startswith("project-reports/2019/2019-"))[0]]
+                     else p[sorted(d for d in p if d.startswith("project-reports/2019/2019-"))[0]]]
     for cid in deleted_pages:
         state.delete(cid)
     deleted_attachments = [a for name, a in seed.attachments.items() if name == "security-policy.docx"
