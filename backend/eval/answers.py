@@ -45,6 +45,17 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def token_recall(prediction: str, gold: str) -> float:
+    """Share of the gold answer's tokens that the prediction repeats (order-free, with multiplicity)."""
+    p, g = normalise(prediction).split(), normalise(gold).split()
+    return sum((Counter(p) & Counter(g)).values()) / len(g) if g else 0.0
+
+
+def _mean(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return round(sum(vals) / len(vals), 3) if vals else None
+
+
 def contains_gold(answer: str, gold: str) -> tuple[bool, str]:
     """(matched, how): "substring", "f1", or "" when neither rule holds."""
     a, g = normalise(re.sub(r"\[\d+\]", " ", answer)), normalise(gold)
@@ -93,6 +104,7 @@ def _answer_row(answerer: Answerer, q: Question, i: int, total: int) -> dict:
         "qid": q.qid, "answerable": q.answerable, "status": answer.status, "not_found": answer.not_found,
         "contains_gold": matched, "match": how,
         "f1": round(token_f1(answer.text, q.answer), 3) if q.answerable else None,
+        "gold_recall": round(token_recall(answer.text, q.answer), 3) if q.answerable else None,
         "citations": cited, "inferred_citations": sum(c.inferred for c in answer.citations),
         "cited_gold": sum(d in gold for d in cited), "sources": [s.doc_id for s in answer.sources],
         "gold_in_sources": bool(gold & {s.doc_id for s in answer.sources}), "notice": answer.notice,
@@ -119,6 +131,10 @@ def summarise(rows: list[dict]) -> dict:
         "answerable": len(answerable), "unanswerable": len(unanswerable),
         "contains_gold": share(answerable, lambda r: r["contains_gold"]),
         "contains_gold_by": dict(Counter(r["match"] for r in answerable if r["match"])),
+        # continuous companions of contains_gold, for comparing configurations (gold answers are often
+        # long sentences that a correct short answer only partly repeats)
+        "f1_mean": _mean([r["f1"] for r in answerable]),
+        "gold_token_recall_mean": _mean([r["gold_recall"] for r in answerable]),
         "gold_in_sources": share(answerable, lambda r: r["gold_in_sources"]),
         "citation_precision": round(sum(r["cited_gold"] for r in answerable) / cited, 3) if cited else None,
         "citations": cited, "inferred_citations": sum(r["inferred_citations"] for r in answerable),
@@ -142,6 +158,8 @@ def print_answers(report: dict) -> None:
           f"MRR@10 {r['mrr@10']:.3f}")
     rows = [
         ("contains gold answer", a["contains_gold"], f"by {a['contains_gold_by'] or '-'}"),
+        ("token F1 (mean)", a["f1_mean"], "vs the gold answer"),
+        ("gold-token recall (mean)", a["gold_token_recall_mean"], "share of gold answer tokens repeated"),
         ("gold page among sources", a["gold_in_sources"], ""),
         ("citation precision", a["citation_precision"],
          f"{a['citations']} citations, {a['inferred_citations']} inferred"),
@@ -158,4 +176,4 @@ def print_answers(report: dict) -> None:
         print(f"  {name:<24}{v['p50']:>8.0f} {v['p95']:>8.0f}   (n={v['n']})")
 
 
-__all__ = ["contains_gold", "normalise", "run_answers", "summarise", "token_f1"]
+__all__ = ["contains_gold", "normalise", "run_answers", "summarise", "token_f1", "token_recall"]

@@ -90,3 +90,11 @@ def test_retrieval_gate():
     assert not confident(0.0, 0.35, opts)  # no shared word and only vaguely similar
     assert confident(0.0, 0.60, opts)  # a paraphrase with no shared word
     assert confident(3.0, None, opts) and not confident(0.0, None, opts)  # BM25 only
+
+
+def test_an_inferred_citation_needs_every_number_of_the_sentence_in_the_source():
+    source = ["The mentorship program pays each mentee a stipend of 3000 dollars for the summer."]
+    made_up = check("The mentorship program pays each mentee a stipend of 100 dollars.", 1, source_texts=source)
+    assert made_up.cited == [] and made_up.verdict == ANSWER
+    right = check("The mentorship program pays each mentee a stipend of 3000 dollars.", 1, source_texts=source)
+    assert right.cited == [1] and right.inferred == [1]
