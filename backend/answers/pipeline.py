@@ -185,7 +185,7 @@ class Answerer:
         line = text.strip().splitlines()[0].strip().strip('"\'') if text.strip() else ""
         if len(line) < 3 or len(line) > self.options.max_question_chars:
             return fallback, None
-        return line, None
+        return merge_rewrite(line, question, fallback), None
 
     def _retrieve(self, query: str, identities: Sequence[str]) -> tuple[list[Hit], bool]:
         """Fused hits of both legs and whether they look relevant at all (see `confident`)."""
@@ -208,6 +208,18 @@ class Answerer:
         fixed += self.options.prompt_overhead_tokens
         budget = int(max(window - fixed, 0) * shrink)
         return assemble(hits, budget, self.options.max_sources, self.options.max_passages_per_source)
+
+
+def merge_rewrite(rewrite: str, question: str, fallback: str) -> str:
+    """Guard against weak rewrites. A small model often echoes the follow-up ("When was that?": nothing
+    resolved) or returns the earlier topic without what is now asked ("IBM/DAH code base" for "who would
+    be its maintainers?"). Echo -> the fallback (last user turn + follow-up); topic only -> both together."""
+    asked, got = postcheck.content_words(question), postcheck.content_words(rewrite)
+    if got <= asked:
+        return fallback
+    if asked and len(asked & got) / len(asked) < 0.5:
+        return f"{rewrite} {question}"
+    return rewrite
 
 
 def confident(top_bm25: float, top_cos: float | None, options: AnswerOptions) -> bool:

@@ -92,11 +92,11 @@ def attribute(text: str, source_texts: Sequence[str]) -> tuple[str, list[int]]:
 
     Ties go to the lower number (the more relevant page). Sentences without support stay uncited.
     """
-    vocab = [_content_words(t) for t in source_texts]
+    vocab = [content_words(t) for t in source_texts]
     cited: list[int] = []
     out: list[str] = []
     for sentence in re.split(r"(?<=[.!?])(\s+)", text):
-        words = _content_words(sentence)
+        words = content_words(sentence)
         if len(words) >= SUPPORT_MIN_WORDS:
             numbers = {w for w in words if w.isdigit()}
             shares = [len(words & v) / len(words) if numbers <= v else 0.0 for v in vocab]
@@ -111,7 +111,7 @@ def attribute(text: str, source_texts: Sequence[str]) -> tuple[str, list[int]]:
     return "".join(out), cited
 
 
-def _content_words(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if (len(w) > 2 or w.isdigit()) and w not in _STOP}
 
 

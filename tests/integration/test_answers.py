@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -11,12 +13,14 @@ from backend.answers import ANSWERED, NOT_FOUND, SOURCES_ONLY, Answerer
 from backend.answers.pipeline import UNAVAILABLE
 from backend.documents import PUBLIC
 from backend.errors import BadRequest
+from backend.eval.answers import run_answers
 from backend.llm import LLMClient
 from backend.prompts import NOT_FOUND as NOT_FOUND_TEXT
 from backend.prompts import REDACTED
 from tests.integration.answer_corpus import (
     BOARD,
     MINUTES_0331,
+    PARKING_TEXT,
     POISONED,
     SECRET_PAGE,
     Corpus,
@@ -134,3 +138,40 @@ def test_a_follow_up_finds_the_page_of_the_earlier_question_even_without_the_mod
     answer = offline.ask("Who would be its initial maintainers?", [PUBLIC], history)
     assert "IBM/DAH" in answer.query  # the rewrite failed over to the last question plus this one
     assert answer.sources and answer.sources[0].doc_id == MINUTES_0331
+
+
+def test_a_follow_up_is_rewritten_by_the_model_into_a_query_that_finds_the_page(answerer: Answerer):
+    history = [
+        {"role": "user", "content": "What did the TSC discuss about the IBM/DAH merged code base in March 2016?"},
+        {"role": "assistant", "content": "They proposed it for incubation [1]."},
+    ]
+    answer = answerer.ask("Who would be its initial maintainers?", [PUBLIC], history)
+    assert "maintainers" in answer.query and answer.query != "Who would be its initial maintainers?"
+    assert answer.sources[0].doc_id == MINUTES_0331
+    assert answer.status in (ANSWERED, NOT_FOUND), answer.notice
+
+
+def test_answer_evaluation_runs_on_any_corpus_and_reports_every_metric(corpus: Corpus, tmp_path, capsys):
+    page = next(d for d in corpus.docs if d.id == MINUTES_0331)
+    corpus_file = tmp_path / "corpus.jsonl"
+    corpus_file.write_text("\n".join(json.dumps(r) for r in [
+        {"doc_id": "parking", "title": "Parking garage", "text": PARKING_TEXT},
+        {"doc_id": "minutes", "title": page.title, "text": page.text, "url": "https://wiki.example/m"},
+    ]) + "\n")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(json.dumps(r) for r in [
+        {"qid": "q1", "question": "When does the parking garage open on weekdays?", "answer": "6:30am",
+         "gold_doc_ids": ["parking"]},
+        {"qid": "q2", "question": "What is the capital of France?", "answer": "NOT_IN_CORPUS", "gold_doc_ids": []},
+        {"qid": "q3", "question": "not asked: --limit 2", "answer": "x", "gold_doc_ids": ["minutes"]},
+    ]) + "\n")
+    args = argparse.Namespace(corpus=str(corpus_file), questions=str(questions), json_out=None, limit=2)
+    report = run_answers(args, small_llm(corpus.settings))
+    a = report["answers"]
+    assert report["questions"] == 2 and [r["qid"] for r in report["rows"]] == ["q1", "q2"]
+    assert report["retrieval"]["recall@1"] == 1.0
+    assert a["not_found_accuracy"] == 1.0 and a["false_not_found_rate"] == 0.0
+    assert a["contains_gold"] == 1.0 and a["citation_precision"] == 1.0
+    assert a["latency_ms"]["total"]["n"] == 2
+    out = capsys.readouterr().out
+    assert "citation precision" in out and "not-found accuracy" in out and "R@10" in out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.answers.pipeline import confident
+from backend.answers.pipeline import confident, merge_rewrite
 from backend.answers.postcheck import ANSWER, DECLINED, GARBAGE, HIJACKED, check, fix_citations
 from backend.answers.types import AnswerOptions
 from backend.prompts import NOT_FOUND
@@ -98,3 +98,15 @@ def test_an_inferred_citation_needs_every_number_of_the_sentence_in_the_source()
     assert made_up.cited == [] and made_up.verdict == ANSWER
     right = check("The mentorship program pays each mentee a stipend of 3000 dollars.", 1, source_texts=source)
     assert right.cited == [1] and right.inferred == [1]
+
+
+def test_a_weak_follow_up_rewrite_is_repaired():
+    fallback = "What did the TSC say about the IBM/DAH code base? Who would be its maintainers?"
+    asked = "Who would be its maintainers?"
+    # echoed: nothing resolved -> the earlier question with the follow-up
+    assert merge_rewrite("Who would be its maintainers?", asked, fallback) == fallback
+    # only the earlier topic -> topic and follow-up together
+    assert merge_rewrite("IBM/DAH code base", asked, fallback) == "IBM/DAH code base Who would be its maintainers?"
+    # a real rewrite is used as it is
+    good = "Who would be the maintainers of the IBM/DAH code base?"
+    assert merge_rewrite(good, asked, fallback) == good
