@@ -202,3 +202,16 @@ def test_create_app_builds_nothing_until_asked(settings: Settings):
     assert not any(services.built(n) for n in services.NAMES)
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503 and resp.get_json()["status"] == "down"
+
+
+def test_elasticsearch_down_is_a_503_that_says_what_to_start(settings: Settings):
+    s = replace(settings, es=replace(settings.es, url=closed_port_url()),
+                api=replace(settings.api, api_tokens=TOKEN))
+    client = create_app(s).test_client()
+    resp = client.post("/api/ask", json={"question": QUESTION}, headers=AUTH)
+    assert resp.status_code == 503
+    err = resp.get_json()["error"]
+    assert err["code"] == "service_unavailable" and err["retryable"] is True
+    assert "Elasticsearch" in err["message"] and "elasticsearch.sh start" in err["message"]
+    resp = client.post("/api/ask", json={"question": QUESTION, "stream": True}, headers=AUTH)
+    assert resp.status_code == 503  # services are built before the stream starts: a plain JSON error
