@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import html
 import logging
+import os
 import re
 import sys
 
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--mode", default="hybrid", choices=["bm25", "dense", "hybrid"])
             p.add_argument("--k", type=int, default=5)
     args = ap.parse_args(argv)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar in a CLI answer
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("elastic_transport", "httpx", "sentence_transformers", "transformers"):
@@ -79,7 +81,7 @@ def _identities(args: argparse.Namespace, settings: Settings) -> list[str]:
     from backend.identity import IdentityResolver
 
     return list(IdentityResolver(ConfluenceClient(settings.confluence), settings.api.identity_cache_seconds)
-                .identities(args.user_email))
+                .resolve(args.user_email))
 
 
 if __name__ == "__main__":
