@@ -74,9 +74,16 @@ class ContextTooLong(LLMError):
 
 
 class NoOutput(LLMError):
-    """The server closed the stream without a single choice (llama_cpp.server's answer to an over-long prompt)."""
+    """The server closed the stream without a single choice: llama_cpp.server's answer to an over-long
+    prompt, and to a request it dropped because another one arrived (its `interrupt_requests`)."""
 
     code = "llm_no_output"
+
+
+class Incomplete(LLMError):
+    """The stream stopped mid-answer without a finish reason (server dropped it); the text so far was yielded."""
+
+    code = "llm_incomplete"
 
 
 class LLMTimeout(LLMError):
@@ -126,6 +133,7 @@ class LLMClient:
         pump = _Pump(self, list(messages), params, deadline)
         pump.start()
         answered = False
+        finished: str | None = None
         try:
             while True:
                 try:
@@ -140,6 +148,7 @@ class LLMClient:
                 if not value.choices:
                     continue
                 answered = True
+                finished = value.choices[0].finish_reason or finished
                 delta = value.choices[0].delta.content
                 if delta:
                     yield delta
@@ -147,8 +156,12 @@ class LLMClient:
             pump.stop()
         if not answered:
             # llama_cpp.server answers a prompt longer than its window with HTTP 200 and an empty stream
-            raise NoOutput(f"The LLM server at {self.url} ended the answer without any output; the prompt "
-                           "may exceed its context window (LORE_LLM_CONTEXT_WINDOW).")
+            raise NoOutput(f"The LLM server at {self.url} ended the answer without any output: the prompt may "
+                           "exceed its context window (LORE_LLM_CONTEXT_WINDOW), or the server dropped the request "
+                           "for another one.")
+        if finished is None:
+            # TGI, vLLM and llama.cpp end every complete answer with a finish reason ("stop", "length")
+            raise Incomplete(f"The LLM server at {self.url} stopped in the middle of the answer.")
 
     def _stream_error(self, exc: BaseException, deadline: Deadline) -> Exception:
         if isinstance(exc, LLMError | ServiceUnavailable):

@@ -16,7 +16,7 @@ from backend.answers import postcheck
 from backend.answers.context import Context, assemble
 from backend.answers.types import ANSWERED, NOT_FOUND, SOURCES_ONLY, Answer, AnswerOptions, Citation, Source
 from backend.errors import BadRequest, LoreError, ServiceUnavailable
-from backend.llm import ContextTooLong, Deadline, LLMClient, NoOutput, estimate_tokens
+from backend.llm import ContextTooLong, Deadline, Incomplete, LLMClient, NoOutput, estimate_tokens
 from backend.prompts import NOT_FOUND as NOT_FOUND_TEXT
 from backend.prompts import SYSTEM, answer_messages, brief_history, rewrite_messages
 from backend.search import Hit, Searcher, fuse
@@ -30,6 +30,7 @@ UNUSABLE = "The model's answer was unusable; here are the most relevant pages."
 WITHHELD = ("The answer was withheld because a page in the results contains instructions aimed at the "
             "assistant; here are the most relevant pages.")
 UNCITED = "This answer cites none of the pages: check it against the sources below."
+CUT_SHORT = "The answer service stopped in the middle of this answer; check the sources below for the rest."
 NOTHING_RELEVANT = "Nothing in the pages you can access looks relevant to this question."
 
 
@@ -121,6 +122,7 @@ class Answerer:
 
         parts: list[str] = []
         messages: list[dict] = []
+        cut_short = False
         for attempt in range(2):
             messages = answer_messages(question, ctx.prompt_sources, history)
             log.debug("answer prompt", extra={"messages": messages})
@@ -132,19 +134,26 @@ class Answerer:
                     parts.append(delta)
                     yield "token", delta
                 break
+            except Incomplete:
+                cut_short = True  # keep what came: it is checked like any answer, with a notice
+                break
             except (ContextTooLong, NoOutput) as exc:
                 if parts or attempt:
                     yield finish(_sources_only(ctx, UNUSABLE, messages))
                     return
-                # the estimate undershot (dense markup, other scripts): half the sources budget, once
-                log.warning("prompt too long for the model; retrying with less context", extra={"error": str(exc)})
+                # the estimate undershot (dense markup, other scripts), or llama_cpp.server dropped the
+                # request for another one: try once more, with half the sources budget
+                log.warning("no answer from the model; retrying once with less context", extra={"error": str(exc)})
                 ctx = self._context(hits, question, history, max_tokens, shrink=0.5)
             except LoreError as exc:
                 log.warning("LLM failed; answering with sources only", extra={"error": str(exc), "code": exc.code})
                 text = TOO_SLOW if exc.code == "llm_timeout" else UNAVAILABLE
                 yield finish(_sources_only(ctx, text, messages))
                 return
-        yield finish(self._checked("".join(parts), ctx, question, messages))
+        answer = self._checked("".join(parts), ctx, question, messages)
+        if cut_short and answer.status == ANSWERED:
+            answer.notice = CUT_SHORT
+        yield finish(answer)
 
     def _checked(self, raw: str, ctx: Context, question: str, messages: list[dict]) -> Answer:
         texts = ["\n".join(p.passages) for p in ctx.prompt_sources]

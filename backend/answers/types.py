@@ -1,4 +1,4 @@
-"""The records an answer is made of, and the options that shape it (defaults documented, echoed in timings)."""
+"""The records an answer is made of, and the options that shape it (each default with its reason)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ class Answer:
     not_found: bool = False
     notice: str | None = None  # something the asker should know: question cut, model unavailable, ...
     status: str = ANSWERED  # answered | not_found | sources_only
-    timings: dict = field(default_factory=dict)  # retrieval_ms, first_token_ms (None without LLM), total_ms
+    # retrieval_ms; first_token_ms and total_ms from the start of the request (first_token_ms None: no model)
+    timings: dict = field(default_factory=dict)
     query: str = ""  # what was searched (the rewritten follow-up, the cut question)
     # the exact messages sent to the model: for tests and DEBUG logs only, never in API responses
     prompt_messages: list[dict] = field(default_factory=list, repr=False)
