@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--corpus", required=True, help="JSONL: {doc_id, title, text, url?} per line")
         p.add_argument("--questions", required=True, help="JSONL: {qid, question, answer?, gold_doc_ids}")
         p.add_argument("--json", dest="json_out", help="write the full report (with per-question rows) here")
+        p.add_argument("--index", dest="keep_index", metavar="NAME",
+                       help="index into this alias and keep it; a later run with the same corpus reuses it")
         if name == "retrieval":
             p.add_argument("--mode", default="all", choices=[*MODES, "all"])
             p.add_argument("--k", type=int, default=10)
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "retrieval":
             from backend.eval.retrieval import modes_arg, print_retrieval, run_retrieval
 
-            report = run_retrieval(args.corpus, args.questions, modes_arg(args.mode), args.k, settings)
+            report = run_retrieval(args.corpus, args.questions, modes_arg(args.mode), args.k, settings,
+                                   keep=args.keep_index)
             print_retrieval(report)
         else:
             from backend.eval.answers import run_answers

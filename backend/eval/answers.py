@@ -78,7 +78,7 @@ def run_answers(args, settings: Settings) -> dict:
     if not health["ok"]:
         print(f"warning: the LLM server is {health['detail']}: answers will be sources only", file=sys.stderr)
     started = time.perf_counter()
-    with build_index(settings, docs) as ix:
+    with build_index(settings, docs, keep=getattr(args, "keep_index", None)) as ix:
         retrieval = evaluate_mode(ix, questions, "hybrid", 10)
         answerer = Answerer(ix.settings, ix.searcher, llm)
         rows = [_answer_row(answerer, q, i, len(questions)) for i, q in enumerate(questions, start=1)]

@@ -94,38 +94,52 @@ class EvalIndex:
 
 
 @contextlib.contextmanager
-def build_index(settings: Settings, docs: list[Document], embedder: Embedder | None = None) -> Iterator[EvalIndex]:
-    """Index `docs` into a fresh throw-away alias; everything is deleted on exit, even on errors."""
-    alias = f"lore-eval-{uuid.uuid4().hex[:10]}"
+def build_index(settings: Settings, docs: list[Document], embedder: Embedder | None = None,
+                keep: str | None = None) -> Iterator[EvalIndex]:
+    """Index `docs` into a fresh throw-away alias; everything is deleted on exit, even on errors.
+
+    With `keep`, the alias is that name and survives the run; when it already holds the corpus (same
+    document count), indexing is skipped: two models can be evaluated on one index without re-embedding.
+    """
+    alias = keep or f"lore-eval-{uuid.uuid4().hex[:10]}"
     s = replace(settings, es=replace(settings.es, index=alias))
     es = connect(s.es)  # fails here, before anything is written, when Elasticsearch is down
     embedder = embedder or Embedder(s.embed, s.cache_dir)
     indexer = Indexer(es, s, embedder)
     try:
         indexer.ensure_index()
-        encode = embedder.encode
-        spent = [0.0]
+        reuse = keep is not None and _indexed_docs(es, alias) == len(docs)
+        spent, started, report = [0.0], time.perf_counter(), None
+        if not reuse:
+            encode = embedder.encode
 
-        def timed_encode(texts: list[str]):
-            t = time.perf_counter()
+            def timed_encode(texts: list[str]):
+                t = time.perf_counter()
+                try:
+                    return encode(texts)
+                finally:
+                    spent[0] += time.perf_counter() - t
+
+            embedder.encode = timed_encode  # type: ignore[method-assign]
             try:
-                return encode(texts)
+                report = indexer.index_documents(docs)
+                indexer.refresh()
             finally:
-                spent[0] += time.perf_counter() - t
-
-        embedder.encode = timed_encode  # type: ignore[method-assign]
-        started = time.perf_counter()
-        try:
-            report = indexer.index_documents(docs)
-            indexer.refresh()
-        finally:
-            del embedder.encode  # back to the class method
-        yield EvalIndex(s, indexer, Searcher(es, s, embedder), embedder, report.chunks,
-                        time.perf_counter() - started, spent[0], report.skipped)
+                del embedder.encode  # back to the class method
+        chunks = report.chunks if report else indexer.count()
+        yield EvalIndex(s, indexer, Searcher(es, s, embedder), embedder, chunks,
+                        time.perf_counter() - started if report else 0.0, spent[0],
+                        report.skipped if report else [])
     finally:
-        with contextlib.suppress(Exception):
-            for name in es.indices.get(index=f"{alias}-*"):
-                es.indices.delete(index=name)
+        if keep is None:
+            with contextlib.suppress(Exception):
+                for name in es.indices.get(index=f"{alias}-*"):
+                    es.indices.delete(index=name)
+
+
+def _indexed_docs(es, alias: str) -> int:
+    resp = es.search(index=alias, size=0, aggs={"docs": {"cardinality": {"field": "doc_id"}}})
+    return int(resp["aggregations"]["docs"]["value"])
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -164,10 +178,11 @@ def evaluate_mode(ix: EvalIndex, questions: list[Question], mode: str, k: int) -
     }
 
 
-def run_retrieval(corpus: str, questions_path: str, modes: list[str], k: int, settings: Settings) -> dict:
+def run_retrieval(corpus: str, questions_path: str, modes: list[str], k: int, settings: Settings,
+                  keep: str | None = None) -> dict:
     docs = load_corpus(corpus)
     questions = load_questions(questions_path)
-    with build_index(settings, docs) as ix:
+    with build_index(settings, docs, keep=keep) as ix:
         results = [evaluate_mode(ix, questions, m, k) for m in modes]
     return {
         "corpus": corpus, "questions_file": questions_path, "index": ix.settings.es.index,
