@@ -30,6 +30,7 @@ UNUSABLE = "The model's answer was unusable; here are the most relevant pages."
 WITHHELD = ("The answer was withheld because a page in the results contains instructions aimed at the "
             "assistant; here are the most relevant pages.")
 UNCITED = "This answer cites none of the pages: check it against the sources below."
+UNVERIFIED = "Some figures in this answer ({}) are not in the pages it cites: check them against the sources."
 CUT_SHORT = "The answer service stopped in the middle of this answer; check the sources below for the rest."
 NOTHING_RELEVANT = "Nothing in the pages you can access looks relevant to this question."
 
@@ -170,8 +171,10 @@ class Answerer:
                           prompt_messages=messages)
         by_n = {s.n: s for s in ctx.sources}
         citations = [Citation(n, by_n[n].title, by_n[n].url, by_n[n].doc_id, n in res.inferred) for n in res.cited]
-        return Answer(res.text, citations, ctx.sources, notice=None if citations else UNCITED, status=ANSWERED,
-                      prompt_messages=messages)
+        notice = UNVERIFIED.format(", ".join(res.unsupported)) if res.unsupported else None
+        if not citations:
+            notice = UNCITED
+        return Answer(res.text, citations, ctx.sources, notice=notice, status=ANSWERED, prompt_messages=messages)
 
     # ---- steps --------------------------------------------------------------------------------
 

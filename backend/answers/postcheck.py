@@ -39,6 +39,12 @@ _DECLINE = re.compile(
     r"|\bi (?:do not|don't) know\b|\bthere is no (?:mention|information)\b",
     re.I,
 )
+# a citation placeholder copied from instructions ("[n]"), and the empty pointer sentence it leaves behind
+_PLACEHOLDER = re.compile(r"\s?\[(?:n|x|number|source(?: number)?|source n|\.\.\.|…)\]", re.I)
+_EMPTY_POINTER = re.compile(
+    r"\s*\b(?:this|it|which)\s+(?:information\s+)?(?:can be|is|was)\s+(?:found|mentioned|stated|seen)\s+in"
+    r"(?:\s+(?:and|the|sources?|,))*\s*[.]", re.I)
+_FIGURE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 _LEAD = re.compile(r"^\s*(?:answer|lore|assistant)\s*:\s*", re.I)
 
 
@@ -62,6 +68,7 @@ class Checked:
     dropped: list[str] = field(default_factory=list)  # citation markers removed as out of range
     verdict: str = ANSWER  # answer | not_found | garbage | hijacked
     inferred: list[int] = field(default_factory=list)  # numbers added by `attribute`, not written by the model
+    unsupported: list[str] = field(default_factory=list)  # figures absent from the pages their sentence cites
 
 
 def check(raw: str, n_sources: int, payloads: Sequence[str] = (), question: str = "",
@@ -80,10 +87,38 @@ def check(raw: str, n_sources: int, payloads: Sequence[str] = (), question: str 
         return Checked(NOT_FOUND, dropped=dropped, verdict=DECLINED)
     if sum(ch.isalpha() for ch in text) < 2:  # nothing left but citation marks or digits
         return Checked(text, dropped=dropped, verdict=GARBAGE)
+    inferred: list[int] = []
     if not cited and source_texts:
         text, cited = attribute(text, source_texts)
-        return Checked(text, cited, dropped, ANSWER, inferred=list(cited))
-    return Checked(text, cited, dropped, ANSWER)
+        inferred = list(cited)
+    unsupported = unsupported_figures(text, source_texts, question) if source_texts else []
+    return Checked(text, cited, dropped, ANSWER, inferred, unsupported)
+
+
+def unsupported_figures(text: str, source_texts: Sequence[str], question: str = "") -> list[str]:
+    """Figures of two or more digits in a cited sentence that none of its cited pages contains (nor the
+    question): the classic made-up fact ("$1,000 per quarter" [2]). Single digits are skipped ("three")."""
+    pages = [_figures(t) for t in source_texts]
+    asked = _figures(question)
+    missing: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        nums = [int(n) for n in re.findall(r"\[(\d+)\]", sentence) if 1 <= int(n) <= len(pages)]
+        if not nums:
+            continue
+        seen = set().union(*(pages[n - 1] for n in nums)) | asked
+        for shown, value in _figure_list(re.sub(r"\[\d+\]", " ", sentence)):
+            if len(value.replace(".", "")) >= 2 and value not in seen and shown not in missing:
+                missing.append(shown)
+    return missing
+
+
+def _figure_list(text: str) -> list[tuple[str, str]]:
+    """(as written, normalised) for each figure: "1,000" -> "1000", "8.7" stays, "v2.2" -> "2.2"."""
+    return [(m, m.replace(",", "")) for m in _FIGURE.findall(text)]
+
+
+def _figures(text: str) -> set[str]:
+    return {v for _, v in _figure_list(text)}
 
 
 def attribute(text: str, source_texts: Sequence[str]) -> tuple[str, list[int]]:
@@ -135,7 +170,8 @@ def fix_citations(text: str, n_sources: int) -> tuple[str, list[int], list[str]]
         lead = " " if m.group(0)[:1].isspace() else ""
         return lead + "".join(f"[{n}]" for n in dict.fromkeys(valid))
 
-    fixed = _CITATION.sub(repl, text)
+    fixed = _EMPTY_POINTER.sub("", _PLACEHOLDER.sub("", text))
+    fixed = _CITATION.sub(repl, fixed)
     fixed = re.sub(r"[ \t]+([.,;:!?])", r"\1", fixed)  # "word [9]." lost its citation: no space before "."
     return fixed.strip(), cited, dropped
 

@@ -24,6 +24,9 @@ def test_citations_outside_the_sources_are_removed_and_valid_ones_kept():
     ("It ships Tuesdays 【2】.", "It ships Tuesdays [2].", [2]),
     ("Founded in [2016] by the TSC [1].", "Founded in [2016] by the TSC [1].", [1]),
     ("It ships Tuesdays [0].", "It ships Tuesdays.", []),
+    ("It ships Tuesdays [1]. This can be found in [n].", "It ships Tuesdays [1].", [1]),
+    ("It ships Tuesdays. This can be found in [n] and [n].", "It ships Tuesdays.", []),
+    ("It ships Tuesdays [n] [2].", "It ships Tuesdays [2].", [2]),
 ])
 def test_citation_forms_small_models_write_are_normalised(raw, text, cited):
     fixed, got, _ = fix_citations(raw, 3)
@@ -110,3 +113,15 @@ def test_a_weak_follow_up_rewrite_is_repaired():
     # a real rewrite is used as it is
     good = "Who would be the maintainers of the IBM/DAH code base?"
     assert merge_rewrite(good, asked, fallback) == good
+
+
+def test_figures_missing_from_the_cited_page_are_reported():
+    sources = ["The mentorship program runs for 12 weeks, from 1 June 2024; Fabric v2.2 was used.",
+               "Mentees are paid a stipend."]
+    res = check("The program runs 12 weeks [1]. Mentees get $1,000 per quarter [2].", 2, source_texts=sources)
+    assert res.verdict == ANSWER and res.cited == [1, 2]
+    assert res.unsupported == ["1,000"]
+    assert check("It runs 12 weeks from June 1, 2024 on Fabric 2.2 [1].", 2, source_texts=sources).unsupported == []
+    assert check("It runs 12 weeks [2].", 2, source_texts=sources).unsupported == ["12"]  # wrong page cited
+    asked = check("Yes, 2024 [2].", 2, source_texts=sources, question="Was it 2024?")
+    assert asked.unsupported == []  # the asker's own figure

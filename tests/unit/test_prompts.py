@@ -25,7 +25,7 @@ def test_answer_prompt_puts_rules_first_sources_in_tags_and_question_last():
     assert user.rstrip().endswith("Question: When do releases ship?")
     assert '<source n="1" title="Release process">\nReleases ship on Tuesdays.\n</source>' in user
     assert user.index('<source n="2"') > user.index("</source>")
-    assert "citing them as [n]" in user
+    assert "citing them by number like [1]" in user
 
 
 def test_injected_instruction_is_removed_and_its_payload_remembered():
