@@ -17,6 +17,7 @@ import string
 import sys
 import time
 from collections import Counter
+from dataclasses import asdict
 
 from backend.answers import Answerer
 from backend.documents import PUBLIC
@@ -87,7 +88,7 @@ def run_answers(args, settings: Settings) -> dict:
         "questions": len(questions), "llm": {"url": llm.url, "model": settings.llm.model,
                                              "context_window": llm.context_window(),
                                              "max_tokens": settings.llm.max_tokens},
-        "options": answerer.options.to_dict(), "seconds": round(time.perf_counter() - started, 1),
+        "options": asdict(answerer.options), "seconds": round(time.perf_counter() - started, 1),
         "retrieval": {k: v for k, v in retrieval.items() if k != "rows"},
         "answers": summarise(rows), "rows": rows,
     }
