@@ -12,7 +12,7 @@ SHARED="${LORE_SHARED_DATA:-$LORE_ROOT/../shared/data}"
 bash infra/local/setup.sh
 bash infra/local/services.sh start
 PY="$LORE_ROOT/.venv/bin/python"
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 LORE_CACHE_DIR="$LORE_CACHE"
+export HF_HUB_DISABLE_PROGRESS_BARS=1 LORE_CACHE_DIR="$LORE_CACHE"  # models resolve to local folders
 
 # The Confluence stand-in plays the customer's Confluence Cloud (tests/standins): same REST routes,
 # payloads, paging and permissions. A real install sets LORE_CONFLUENCE_* in .env instead.

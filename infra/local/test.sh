@@ -15,8 +15,10 @@ export LORE_REDIS_URL="redis://127.0.0.1:${LORE_REDIS_PORT:-6379}/0"
 export LORE_LLM_URL="http://127.0.0.1:${LORE_LLM_PORT:-8080}"
 export LORE_LLM_MODEL="${LORE_LLM_MODEL:-lore-local}"
 export LORE_CACHE_DIR="$LORE_CACHE"
-# Tests never fetch from a hub: a model that is not installed fails at once instead of timing out.
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# No HF_HUB_OFFLINE here: Lore resolves every model to a local folder (backend/models.py) and never asks
+# a hub, while huggingface_hub's offline mode would also block InferenceClient from reaching our own
+# LLM server. HF_HUB_DISABLE_PROGRESS_BARS keeps model loading quiet in the test log.
+export HF_HUB_DISABLE_PROGRESS_BARS=1
 
 cd "$LORE_ROOT"
 set +e

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_eval(args: list[str], env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env_extra or {})}
+    env = {**os.environ, **(env_extra or {})}
     return subprocess.run([sys.executable, "-m", "backend.eval", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600)
 
