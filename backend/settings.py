@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,30 @@ class LLMSettings:
 
 
 @dataclass(frozen=True)
+class AnswerSettings:
+    """How answers are built (backend/answers): the retrieval gate, context size, question limits."""
+
+    # Retrieval gate (pipeline.confident): below this cosine similarity of the best dense hit the model is
+    # not asked. Measured with all-MiniLM-L6-v2 on 150 Hyperledger wiki pages: answerable questions'
+    # best hit 0.32-0.78, off-topic questions (VPN, lasagna, World Cup) 0.12-0.27, a few office
+    # questions 0.36-0.42 (those reach the model, which declines). 0.28 keeps every answerable one.
+    min_similarity: float = 0.28
+    # ... and when BM25 finds no shared word at all ("asdf qwerty": 0.34), the dense hit must be this close
+    min_similarity_no_keywords: float = 0.45
+    max_sources: int = 5  # pages given to the model; more dilutes a small model's attention
+    max_passages_per_source: int = 3  # passages (chunks) per page
+    candidates: int = 30  # chunk hits per search leg considered for the context
+    max_question_chars: int = 2000  # longer questions are cut (with a notice) for retrieval and prompt
+    max_tokens: int = 0  # answer tokens; 0: LLMSettings.max_tokens
+    rewrite_max_tokens: int = 48  # a standalone search query is one short line
+    prompt_overhead_tokens: int = 64  # chat-template tokens around each message that the estimate misses
+    seed: int = 42  # fixed seed: the same question on the same pages gives the same answer
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class ConfluenceSettings:
     url: str = ""  # https://<site>.atlassian.net/wiki or https://confluence.example.com
     email: str = ""  # Cloud: with api_token (Basic auth)
@@ -105,6 +129,7 @@ class Settings:
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
     confluence: ConfluenceSettings = field(default_factory=ConfluenceSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -41,8 +41,7 @@ class Answerer:
         self.settings = settings
         self.searcher = searcher
         self.llm = llm
-        # until Settings carries an `answer` section (LORE_ANSWER_*), the defaults of AnswerOptions apply
-        self.options = options or getattr(settings, "answer", None) or AnswerOptions()
+        self.options = options or settings.answer
 
     # ---- public -------------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from backend.settings import AnswerSettings
+
 ANSWERED = "answered"
 NOT_FOUND = "not_found"
 SOURCES_ONLY = "sources_only"  # the model was down, too slow or unusable: the best pages, no generated text
@@ -49,25 +51,5 @@ class Answer:
         return out
 
 
-@dataclass(frozen=True)
-class AnswerOptions:
-    """How answers are built. Mirrors the `answer` section the settings will carry (LORE_ANSWER_*)."""
-
-    # Retrieval gate (pipeline.confident): below this cosine similarity of the best dense hit the model is
-    # not asked. Measured with all-MiniLM-L6-v2 on 150 Hyperledger wiki pages: answerable questions'
-    # best hit 0.32-0.78, off-topic questions (VPN, lasagna, World Cup) 0.12-0.27, a few office
-    # questions 0.36-0.42 (those reach the model, which declines). 0.28 keeps every answerable one.
-    min_similarity: float = 0.28
-    # ... and when BM25 finds no shared word at all ("asdf qwerty": 0.34), the dense hit must be this close
-    min_similarity_no_keywords: float = 0.45
-    max_sources: int = 5  # pages given to the model; more dilutes a small model's attention
-    max_passages_per_source: int = 3  # passages (chunks) per page
-    candidates: int = 30  # chunk hits per search leg considered for the context
-    max_question_chars: int = 2000  # longer questions are cut (with a notice) for retrieval and prompt
-    max_tokens: int = 0  # answer tokens; 0: LLMSettings.max_tokens
-    rewrite_max_tokens: int = 48  # a standalone search query is one short line
-    prompt_overhead_tokens: int = 64  # chat-template tokens around each message that the estimate misses
-    seed: int = 42  # fixed seed: the same question on the same pages gives the same answer
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+# How answers are built lives with the other settings (LORE_ANSWER_*); the pipeline's name for it:
+AnswerOptions = AnswerSettings

@@ -25,8 +25,9 @@ def create_app(settings: Settings | None = None, *, services: Services | dict | 
     app.extensions["lore"] = services
     errors.init_app(app)
 
-    from backend.api import ask, health
+    from backend.api import admin, ask, health
 
     app.register_blueprint(health.bp)
     app.register_blueprint(ask.bp)
+    admin.init_app(app, settings)
     return app
