@@ -40,30 +40,12 @@ from tests.standins.confluence_seed import SPACES, seed_from_wiki  # noqa: E402
 DATA = Path(os.environ.get("LORE_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
-class TimedEmbedder:
-    """Counts the seconds spent inside `Embedder.encode`, which the indexer calls for every batch."""
-
-    def __init__(self, embedder: Embedder):
-        self.embedder = embedder
-        self.seconds = 0.0
-        original = embedder.encode
-
-        def encode(texts: list[str]):
-            started = time.perf_counter()
-            try:
-                return original(texts)
-            finally:
-                self.seconds += time.perf_counter() - started
-
-        embedder.encode = encode  # type: ignore[method-assign]
-
-
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def run(runner: SyncRunner, keys: list[str], full: bool, timer: TimedEmbedder) -> tuple[SyncReport, dict]:
-    calls, texts, embed_s = timer.embedder.calls, timer.embedder.texts, timer.seconds
+def run(runner: SyncRunner, keys: list[str], full: bool, embedder: Embedder) -> tuple[SyncReport, dict]:
+    calls, texts, embed_s = embedder.calls, embedder.texts, embedder.seconds
     started = time.perf_counter()
     report = runner.sync([SpaceConfig(k) for k in keys], full=full)
     seconds = time.perf_counter() - started
@@ -73,9 +55,9 @@ def run(runner: SyncRunner, keys: list[str], full: bool, timer: TimedEmbedder) -
         "documents": sum(r.added + r.updated for r in report.spaces),
         "unchanged": sum(r.unchanged for r in report.spaces), "chunks": sum(r.chunks for r in report.spaces),
         "skipped": sum(len(r.skipped) for r in report.spaces),
-        "embedding_calls": timer.embedder.calls - calls, "embedded_texts": timer.embedder.texts - texts,
-        "embedding_seconds": round(timer.seconds - embed_s, 2),
-        "embedding_share": round((timer.seconds - embed_s) / seconds, 3) if seconds else 0.0,
+        "embedding_calls": embedder.calls - calls, "embedded_texts": embedder.texts - texts,
+        "embedding_seconds": round(embedder.seconds - embed_s, 2),
+        "embedding_share": round((embedder.seconds - embed_s) / seconds, 3) if seconds else 0.0,
         "status": sorted({r.status for r in report.spaces}), "peak_rss_mb": round(peak_rss_mb(), 1),
     }
     return report, row
@@ -97,7 +79,6 @@ def main() -> int:
                                             config_index=f"lore-bench-sync-config-{tag}"))
     es = connect(settings.es)
     embedder = Embedder(settings.embed, settings.cache_dir)
-    timer = TimedEmbedder(embedder)
     state = ConfluenceState()
     seed_from_wiki(state, wiki, recording=DATA / "audio" / "jfk.wav")
     keys = [k for k in SPACES if any(c.space == k for c in state.contents.values())]
@@ -109,9 +90,9 @@ def main() -> int:
             store = SpaceStore(es, settings.es)
             source = ConfluenceSource(ConfluenceClient(settings.confluence), settings.confluence)
             runner = SyncRunner(settings, es, embedder, source, store, options=SyncOptions.from_settings(settings))
-            _, rows["full sync"] = run(runner, keys, True, timer)
-            _, rows["unchanged full re-sync"] = run(runner, keys, True, timer)
-            _, rows["unchanged incremental"] = run(runner, keys, False, timer)
+            _, rows["full sync"] = run(runner, keys, True, embedder)
+            _, rows["unchanged full re-sync"] = run(runner, keys, True, embedder)
+            _, rows["unchanged incremental"] = run(runner, keys, False, embedder)
     finally:
         for name in es.indices.get(index=f"lore-bench-sync-*{tag}*", expand_wildcards="all"):
             es.indices.delete(index=name)

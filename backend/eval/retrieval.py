@@ -109,26 +109,13 @@ def build_index(settings: Settings, docs: list[Document], embedder: Embedder | N
     try:
         indexer.ensure_index()
         reuse = keep is not None and _indexed_docs(es, alias) == len(docs)
-        spent, started, report = [0.0], time.perf_counter(), None
+        spent, started, report = embedder.seconds, time.perf_counter(), None
         if not reuse:
-            encode = embedder.encode
-
-            def timed_encode(texts: list[str]):
-                t = time.perf_counter()
-                try:
-                    return encode(texts)
-                finally:
-                    spent[0] += time.perf_counter() - t
-
-            embedder.encode = timed_encode  # type: ignore[method-assign]
-            try:
-                report = indexer.index_documents(docs)
-                indexer.refresh()
-            finally:
-                del embedder.encode  # back to the class method
+            report = indexer.index_documents(docs)
+            indexer.refresh()
         chunks = report.chunks if report else indexer.count()
         yield EvalIndex(s, indexer, Searcher(es, s, embedder), embedder, chunks,
-                        time.perf_counter() - started if report else 0.0, spent[0],
+                        time.perf_counter() - started if report else 0.0, embedder.seconds - spent,
                         report.skipped if report else [])
     finally:
         if keep is None:
