@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import httpx2  # huggingface_hub's HTTP library: its connection errors reach us untranslated
 import requests
 from huggingface_hub import InferenceClient
-from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError
+from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, OfflineModeIsEnabled
 
-from backend.errors import LLMError, ServiceUnavailable
+from backend.errors import ConfigError, LLMError, LoreError, ServiceUnavailable
 from backend.settings import LLMSettings
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ class LLMClient:
             raise Incomplete(f"The LLM server at {self.url} stopped in the middle of the answer.")
 
     def _stream_error(self, exc: BaseException, deadline: Deadline) -> Exception:
-        if isinstance(exc, LLMError | ServiceUnavailable):
+        if isinstance(exc, LoreError):  # already translated in _open
             return exc
         if isinstance(exc, httpx2.TimeoutException | InferenceTimeoutError):
             return self._timeout(deadline)
@@ -199,6 +199,11 @@ class LLMClient:
             self._sleep(wait)
 
     def _translate(self, exc: Exception, deadline: Deadline) -> Exception:
+        if isinstance(exc, OfflineModeIsEnabled):
+            # huggingface_hub's offline switch blocks every request of its client, our own server's too
+            return ConfigError("HF_HUB_OFFLINE=1 stops huggingface_hub from calling the LLM server at "
+                               f"{self.url} as well: unset HF_HUB_OFFLINE for Lore (its models load from local "
+                               "folders and never need the hub).")
         if isinstance(exc, (httpx2.TimeoutException, InferenceTimeoutError)):
             return self._timeout(deadline)
         if isinstance(exc, httpx2.ConnectError):
