@@ -64,9 +64,12 @@ start() {
   # setsid: its own session, so closing the terminal or ending the caller's process group leaves it up.
   # In a script (no job control) the background child is not a group leader, so setsid execs in place
   # and $! is the server's own pid. mlock off: the page cache is enough, and mlock warns without root.
+  # interrupt_requests off: by default a new request cuts off the answer being streamed to someone else;
+  # queued requests wait their turn instead (the client's deadline still bounds the wait).
   nohup setsid "$py" -m llama_cpp.server --model "$gguf" --model_alias "$LLM_ALIAS" \
     --host 127.0.0.1 --port "$LLM_PORT" --n_ctx "$LLM_N_CTX" \
     --n_threads "$LLM_THREADS" --n_threads_batch "$LLM_THREADS" --use_mlock False \
+    --interrupt_requests False \
     >"$LOG" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$PIDFILE"
