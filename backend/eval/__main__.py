@@ -27,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--mode", default="all", choices=[*MODES, "all"])
             p.add_argument("--k", type=int, default=10)
         else:
-            p.add_argument("--limit", type=int, default=0, help="answer only the first N questions")
+            which = p.add_mutually_exclusive_group()
+            which.add_argument("--limit", type=int, default=0, help="answer only the first N questions")
+            which.add_argument("--sample", type=int, default=0,
+                               help="answer N questions spread evenly over the file (every meeting or page "
+                                    "family, not just the first); the same N always picks the same questions")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # its retries log tracebacks; we report once

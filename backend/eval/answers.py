@@ -69,11 +69,21 @@ def contains_gold(answer: str, gold: str) -> tuple[bool, str]:
     return False, ""
 
 
+def spread_sample(items: list, n: int) -> list:
+    """n items at even steps through the list (all of them when n >= len): deterministic, order kept."""
+    if n <= 0 or n >= len(items):
+        return list(items)
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
+
+
 def run_answers(args, settings: Settings) -> dict:
     docs = load_corpus(args.corpus)
     questions = load_questions(args.questions)
     if getattr(args, "limit", 0):
         questions = questions[: args.limit]
+    elif getattr(args, "sample", 0):
+        questions = spread_sample(questions, args.sample)
     llm = LLMClient(settings.llm)
     health = llm.health()
     if not health["ok"]:
@@ -177,4 +187,4 @@ def print_answers(report: dict) -> None:
         print(f"  {name:<24}{v['p50']:>8.0f} {v['p95']:>8.0f}   (n={v['n']})")
 
 
-__all__ = ["contains_gold", "normalise", "run_answers", "summarise", "token_f1", "token_recall"]
+__all__ = ["contains_gold", "normalise", "run_answers", "spread_sample", "summarise", "token_f1", "token_recall"]

@@ -9,7 +9,8 @@ Writes JSONL files (one record a line) in the shapes the evaluation command read
 Files: wiki-corpus.jsonl (all 553 Hyperledger TOC pages, redirect stubs included, with a Confluence-style url),
 qmsum-corpus.jsonl (one document per QMSum validation meeting, "Speaker: text" lines, markup stripped),
 qmsum-questions.jsonl (specific queries; --include-general adds the "summarize the whole meeting" ones),
-wiki-qa-dev.jsonl (the 29 shared questions), wiki-all-questions.jsonl (ours from bench/data + dev).
+wiki-qa-dev.jsonl (the 29 shared questions), wiki-ours.jsonl (ours from bench/data),
+wiki-all-questions.jsonl (ours + dev).
 """
 
 import argparse
@@ -139,6 +140,7 @@ def main() -> None:
     write_jsonl(args.out / "qmsum-corpus.jsonl", qmsum)
     write_jsonl(args.out / "qmsum-questions.jsonl", qmsum_qs)
     write_jsonl(args.out / "wiki-qa-dev.jsonl", dev)
+    write_jsonl(args.out / "wiki-ours.jsonl", ours)
     write_jsonl(args.out / "wiki-all-questions.jsonl", ours + dev)
     unanswerable = sum(1 for q in ours + dev if not q["gold_doc_ids"])
     print(f"wiki questions: {len(ours)} ours + {len(dev)} dev, {unanswerable} unanswerable; output in {args.out}")

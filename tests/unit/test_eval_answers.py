@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.eval.answers import contains_gold, normalise, summarise, token_f1, token_recall
+from backend.eval.answers import contains_gold, normalise, spread_sample, summarise, token_f1, token_recall
 
 
 def test_normalise_drops_case_punctuation_and_articles():
@@ -40,3 +40,13 @@ def test_summary_counts_not_found_citations_and_latency():
     assert s["not_found_accuracy"] == 0.5 and s["false_not_found_rate"] == 0.5
     assert s["sources_only_rate"] == 0.25
     assert s["latency_ms"]["first_token"]["n"] == 3 and s["latency_ms"]["total"]["p50"] == 200.0
+
+
+def test_sample_spreads_over_the_whole_file_and_is_repeatable():
+    # QMSum lists its questions meeting by meeting: the first N would cover only a few meetings.
+    questions = [f"meeting{m}-q{q}" for m in range(10) for q in range(6)]
+    picked = spread_sample(questions, 10)
+    assert picked == spread_sample(questions, 10)
+    assert len(picked) == len(set(picked)) == 10
+    assert {p.split("-")[0] for p in picked} == {f"meeting{m}" for m in range(10)}
+    assert spread_sample(questions, 0) == questions and spread_sample(questions, 99) == questions
