@@ -117,7 +117,7 @@ class Indexer:
             log.warning("document %s has no ACL identities: it will be visible to no one", doc.id)
         chunks = list(chunk_document(doc, self.settings.chunk.words, self.settings.chunk.overlap))
         if not chunks:  # headings only, no body text
-            report.skipped.append((doc.id, "no text to index (headings only)"))
+            report.skipped.append((doc.id, "no text to index (only a title and headings)"))
             return None
         report.documents += 1
         return chunks

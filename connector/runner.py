@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from elasticsearch import Elasticsearch
 
 from backend.acl_update import IndexedDoc, indexed_docs, update_acl
-from backend.chunking import chunk_document
 from backend.documents import Document
 from backend.embeddings import Embedder
 from backend.errors import LoreError, RateLimited, ServiceUnavailable, SourceAuthError
@@ -219,13 +218,9 @@ class SyncRunner:
                 _raise_if_fatal(text)
                 report.error(doc.id, text.message)
                 ok = False
-            elif not self._has_chunks(document := doc.document(text)):
-                self._skipped(doc.id, doc.title, doc.kind, doc.version, doc.parent_id,
-                              "no text to index (empty, or only a title and headings)", state, report, indexed,
-                              deletions)
-            else:
+            else:  # a page with no body text comes back from the indexer as skipped (see _index)
                 state.skips.pop(doc.id, None)
-                docs.append(document)
+                docs.append(doc.document(text))
         ok = self._index(docs, state, report, indexed, deletions) and ok
         if acl_changes:
             report.permissions_updated += len(acl_changes)
@@ -260,10 +255,6 @@ class SyncRunner:
             report.skip(doc, known.get("reason", "skipped"))  # same version as last time: no second download
             return False
         return True
-
-    def _has_chunks(self, doc: Document) -> bool:
-        """The indexer writes nothing for a page that is only headings; say so instead of "added"."""
-        return next(chunk_document(doc, self.settings.chunk.words, self.settings.chunk.overlap), None) is not None
 
     def _skipped(self, doc_id: str, title: str, kind: str, version: str, parent_id: str | None, reason: str,
                  state: SpaceState, report: SpaceReport, indexed: dict[str, IndexedDoc], deletions: set[str]) -> None:
