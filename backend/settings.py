@@ -120,6 +120,9 @@ class ApiSettings:
     admin_token: str = ""
     api_tokens: str = ""  # comma-separated service tokens for /api/*
     identity_cache_seconds: int = 600
+    # SSE comment sent while no event is due (the model reading a long prompt): proxies and clients drop
+    # connections that stay silent, often after 60 s; 0 turns it off
+    sse_keepalive_seconds: float = 15.0
 
 
 @dataclass(frozen=True)

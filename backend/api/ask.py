@@ -1,13 +1,17 @@
 """`POST /api/ask` (JSON, or Server-Sent Events with `stream: true`) and `GET /api/search`.
 
 SSE events: `notice` {message}, `sources` {sources}, `token` {text}, `done` {answer} (the checked answer:
-clients replace the streamed text with `answer.text`), `error` {error}.
+clients replace the streamed text with `answer.text`), `error` {error}. Between events that are slow to come
+(the model reading a 3-4k-token prompt on a CPU takes 20 s and more) a `: keep-alive` comment line is sent
+every `LORE_API_SSE_KEEPALIVE_SECONDS`, which SSE clients ignore.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
@@ -51,7 +55,8 @@ def ask():
         return jsonify(answerer.ask(question, identities, history).to_dict())
     events = answerer.ask_stream(question, identities, history)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # proxies must not buffer the stream
-    return Response(stream_with_context(_sse(events)), mimetype="text/event-stream", headers=headers)
+    stream_out = _sse(events, svc.settings.api.sse_keepalive_seconds)
+    return Response(stream_with_context(stream_out), mimetype="text/event-stream", headers=headers)
 
 
 @bp.get("/search")
@@ -75,10 +80,57 @@ def search():
     })
 
 
-def _sse(events: Iterator[dict]) -> Iterator[str]:
-    for event in events:
-        name = event.pop("event")
-        yield f"event: {name}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+KEEPALIVE = ": keep-alive\n\n"
+_END = object()
+
+
+def _sse(events: Iterator[dict], keepalive_s: float) -> Iterator[str]:
+    """Events as SSE text; a keep-alive comment whenever `keepalive_s` pass without one.
+
+    The answer pipeline blocks while the model reads the prompt, so it runs in a thread that hands events over
+    a queue; this generator waits on the queue with a timeout. If the client goes away, the thread stops at the
+    next event and closes the pipeline (which closes the model's stream).
+    """
+    if keepalive_s <= 0:
+        yield from (_event(e) for e in events)
+        return
+    handoff: queue.Queue = queue.Queue()
+    gone = threading.Event()
+
+    def pump() -> None:
+        try:
+            for event in events:
+                handoff.put(event)
+                if gone.is_set():
+                    break
+        except BaseException as exc:  # handed to the request thread, which raises it as before
+            handoff.put(exc)
+        finally:
+            close = getattr(events, "close", None)
+            if close:
+                close()
+            handoff.put(_END)
+
+    threading.Thread(target=pump, name="lore-sse", daemon=True).start()
+    try:
+        while True:
+            try:
+                item = handoff.get(timeout=keepalive_s)
+            except queue.Empty:
+                yield KEEPALIVE
+                continue
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield _event(item)
+    finally:
+        gone.set()
+
+
+def _event(event: dict) -> str:
+    name = event.pop("event")
+    return f"event: {name}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
 def _json_body() -> dict:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -11,7 +13,9 @@ from flask import Flask
 
 from backend.answers.pipeline import UNAVAILABLE
 from backend.api import create_app
+from backend.api.ask import KEEPALIVE, _sse
 from backend.confluence.client import ConfluenceClient
+from backend.documents import PUBLIC
 from backend.identity import IdentityResolver
 from backend.llm import LLMClient
 from backend.settings import ConfluenceSettings, Settings
@@ -51,11 +55,12 @@ def confluence() -> Iterator[StandinServer]:
         yield server
 
 
-def make_app(corpus: Corpus, es, embedder, directory: ConfluenceSettings | None, llm_url: str | None = None) -> Flask:
+def make_app(corpus: Corpus, es, embedder, directory: ConfluenceSettings | None, llm_url: str | None = None,
+             keepalive: float = 15.0) -> Flask:
     s = small_llm(corpus.settings)
     if llm_url:
         s = replace(s, llm=replace(s.llm, url=llm_url, retries=0))
-    s = replace(s, api=replace(s.api, api_tokens=f" other-token , {TOKEN}"))
+    s = replace(s, api=replace(s.api, api_tokens=f" other-token , {TOKEN}", sse_keepalive_seconds=keepalive))
     llm = LLMClient(s.llm) if llm_url else require_llm(s)
     identity = IdentityResolver(ConfluenceClient(directory) if directory else None, 600)
     app = create_app(s, services={"es": es, "embedder": embedder, "searcher": corpus.searcher, "llm": llm,
@@ -75,10 +80,13 @@ def app_llm_down(corpus, es, embedder, confluence) -> Flask:
 
 
 def sse(body: str) -> list[tuple[str, dict]]:
+    """The events of an SSE body, as a browser's EventSource sees them (comment lines are not events)."""
     events = []
     for block in body.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((fields["event"], json.loads(fields["data"])))
+        lines = [line for line in block.splitlines() if not line.startswith(":")]
+        if lines:
+            fields = dict(line.split(": ", 1) for line in lines)
+            events.append((fields["event"], json.loads(fields["data"])))
     return events
 
 
@@ -141,6 +149,37 @@ def test_ask_streams_sources_then_tokens_then_the_checked_answer(app: Flask):
     assert "".join(d["text"] for k, d in events if k == "token").strip()
     assert "prompt_messages" not in answer  # prompts never leave the server
     assert answer["timings"]["first_token_ms"] > 0
+
+
+def test_silence_while_the_model_works_is_filled_with_keep_alive_comments(corpus, es, embedder, confluence):
+    # 10 ms: shorter than retrieval plus the model's first token, so the stream must carry keep-alives, and
+    # they must not disturb the events a client reads
+    app = make_app(corpus, es, embedder, confluence.settings(), keepalive=0.01)
+    resp = app.test_client().post("/api/ask", json={"question": QUESTION, "stream": True}, headers=AUTH)
+    body = resp.get_data(as_text=True)
+    assert body.count(KEEPALIVE) >= 1
+    kinds = [k for k, _ in sse(body)]
+    assert kinds[0] == "sources" and kinds[-1] == "done" and set(kinds[1:-1]) == {"token"}
+
+
+def test_a_client_that_hangs_up_stops_the_answer(app: Flask):
+    # the pipeline's events as the SSE writer pulls them; the writer is what the server closes on a hang-up
+    pulled: list[str] = []
+
+    def counted(events):
+        for event in events:
+            pulled.append(event["event"])
+            yield event
+
+    events = app.extensions["lore"].answerer.ask_stream(QUESTION, [PUBLIC], [])
+    stream = _sse(counted(events), 0.01)
+    assert next(stream)  # started: a keep-alive or the sources
+    stream.close()  # what the server does when the client goes away
+    deadline = time.monotonic() + 120  # the pipeline stops at its next event and closes the model's stream
+    while any(t.name == "lore-sse" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "lore-sse" for t in threading.enumerate())
+    assert "done" not in pulled and pulled.count("token") <= 2, pulled  # not the whole answer for no one
 
 
 def test_search_shows_a_restricted_page_only_to_people_who_may_open_it(app: Flask):
