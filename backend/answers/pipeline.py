@@ -161,6 +161,7 @@ class Answerer:
         if res.dropped:
             log.info("dropped citations outside 1..%d: %s", len(ctx.sources), res.dropped)
         if res.verdict == postcheck.GARBAGE:
+            log.warning("the model's answer was unusable (empty, looping or echoing the prompt): %r", raw[:300])
             return _sources_only(ctx, UNUSABLE, messages)
         if res.verdict == postcheck.HIJACKED:
             log.warning("answer repeated a prompt-injection payload from a source; withheld")
