@@ -37,7 +37,7 @@ for space in TOC MEET REP; do "$PY" -m connector spaces add "$space" >/dev/null;
 say "syncing (the first run embeds every page: ~10 minutes on 2 cores; later runs skip unchanged pages)"
 "$PY" -m connector sync --all
 
-Q="Who was elected chair of the TSC at the first meeting?"
+Q="What is the Curator role that Besu introduced in 2022?"
 say "search as a reader who sees only public spaces: $Q"
 "$PY" -m backend search "$Q" --k 3
 say "a cited answer for alice (alice@example.com, member of confluence-users):"
