@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +90,6 @@ class AnswerSettings:
     rewrite_max_tokens: int = 48  # a standalone search query is one short line
     prompt_overhead_tokens: int = 64  # chat-template tokens around each message that the estimate misses
     seed: int = 42  # fixed seed: the same question on the same pages gives the same answer
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ from dataclasses import asdict
 
 from backend.answers import postcheck
 from backend.answers.context import Context, assemble
-from backend.answers.types import ANSWERED, NOT_FOUND, SOURCES_ONLY, Answer, AnswerOptions, Citation, Source
+from backend.answers.types import ANSWERED, NOT_FOUND, SOURCES_ONLY, Answer, Citation, Source
 from backend.errors import BadRequest, LoreError, ServiceUnavailable
 from backend.llm import ContextTooLong, Deadline, Incomplete, LLMClient, NoOutput, estimate_tokens
 from backend.prompts import NOT_FOUND as NOT_FOUND_TEXT
 from backend.prompts import SYSTEM, answer_messages, brief_history, rewrite_messages
 from backend.search import Hit, Searcher, fuse
-from backend.settings import Settings
+from backend.settings import AnswerSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ NOTHING_RELEVANT = "Nothing in the pages you can access looks relevant to this q
 
 class Answerer:
     def __init__(self, settings: Settings, searcher: Searcher, llm: LLMClient | None,
-                 options: AnswerOptions | None = None):
+                 options: AnswerSettings | None = None):
         self.settings = settings
         self.searcher = searcher
         self.llm = llm
@@ -234,7 +234,7 @@ def merge_rewrite(rewrite: str, question: str, fallback: str) -> str:
     return rewrite
 
 
-def confident(top_bm25: float, top_cos: float | None, options: AnswerOptions) -> bool:
+def confident(top_bm25: float, top_cos: float | None, options: AnswerSettings) -> bool:
     """Is anything retrieved worth showing the model?
 
     No hit in either leg: no. With the dense leg, the best hit's cosine similarity must reach
@@ -258,4 +258,4 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
 
-__all__ = ["Answerer", "Answer", "AnswerOptions", "Citation", "Source", "confident"]
+__all__ = ["Answerer", "Answer", "Citation", "Source", "confident"]

@@ -1,10 +1,8 @@
-"""The records an answer is made of, and the options that shape it (each default with its reason)."""
+"""The records an answer is made of (how it is built: `backend.settings.AnswerSettings`, LORE_ANSWER_*)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-
-from backend.settings import AnswerSettings
 
 ANSWERED = "answered"
 NOT_FOUND = "not_found"
@@ -49,7 +47,3 @@ class Answer:
         out = asdict(self)
         out.pop("prompt_messages")
         return out
-
-
-# How answers are built lives with the other settings (LORE_ANSWER_*); the pipeline's name for it:
-AnswerOptions = AnswerSettings

@@ -6,8 +6,8 @@ import pytest
 
 from backend.answers.pipeline import confident, merge_rewrite
 from backend.answers.postcheck import ANSWER, DECLINED, GARBAGE, HIJACKED, check, fix_citations
-from backend.answers.types import AnswerOptions
 from backend.prompts import NOT_FOUND
+from backend.settings import AnswerSettings
 
 
 def test_citations_outside_the_sources_are_removed_and_valid_ones_kept():
@@ -87,7 +87,7 @@ def test_an_unsupported_uncited_answer_gets_no_invented_citation():
 
 
 def test_retrieval_gate():
-    opts = AnswerOptions(min_similarity=0.28, min_similarity_no_keywords=0.45)
+    opts = AnswerSettings(min_similarity=0.28, min_similarity_no_keywords=0.45)
     assert confident(12.0, 0.40, opts)
     assert not confident(12.0, 0.20, opts)  # shares words, but nothing close in meaning
     assert not confident(0.0, 0.35, opts)  # no shared word and only vaguely similar
