@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 MAX_LEVELS = 4  # deeper restriction chains are rare; extra levels are merged by intersection (never wider)
 LEVEL_FIELDS = tuple(f"acl_r{i}" for i in range(1, MAX_LEVELS + 1))
+NOBODY = "__nobody__"  # the one value of a restriction level that no reader has: the level denies everyone
 
 
 def reduce_levels(levels: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -36,7 +37,7 @@ def acl_fields(acl: Sequence[str], restrictions: Sequence[Sequence[str]]) -> dic
     levels = reduce_levels(restrictions)
     for name, level in zip(LEVEL_FIELDS, levels, strict=False):
         # an empty restriction level must still deny everyone: store a value no identity can have
-        fields[name] = level or ["__nobody__"]
+        fields[name] = level or [NOBODY]
     return fields
 
 

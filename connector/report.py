@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from connector.source import SourceDoc
 
+_LISTS = ("skipped", "errors", "recordings", "hidden")
 STORED_ITEMS = 200  # skipped/errors/recordings entries kept in the stored report; counts stay exact
 
 
@@ -19,7 +20,9 @@ class SpaceReport:
     sync_id: str = ""
     mode: str = ""  # full | incremental
     resumed: bool = False  # this run continued an interrupted one
-    status: str = "running"  # ok | partial (some items failed) | failed (the space could not be synced)
+    # ok | partial (some items failed) | failed (the space could not be synced) | stopped (removed or disabled
+    # by an admin while it ran)
+    status: str = "running"
     total: int = 0  # top-level items (pages, blog posts) this pass had to go through
     pages: int = 0  # top-level items done
     added: int = 0
@@ -32,6 +35,8 @@ class SpaceReport:
     skipped: list[dict] = field(default_factory=list)  # {id, title, kind, reason}
     errors: list[dict] = field(default_factory=list)  # {id, reason}
     recordings: list[dict] = field(default_factory=list)  # {id, title, page, status}
+    # documents this sync made invisible to every reader (no longer listed, space unreadable): {id, reason}
+    hidden: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     last_error: str | None = None
     error_code: str | None = None
@@ -52,10 +57,10 @@ class SpaceReport:
         return Counter(_reason_key(s["reason"]) for s in self.skipped)
 
     def to_dict(self, limit: int | None = STORED_ITEMS) -> dict:
-        data = {k: v for k, v in self.__dict__.items() if k not in ("skipped", "errors", "recordings")}
+        data = {k: v for k, v in self.__dict__.items() if k not in _LISTS}
         data["pages_per_s"] = round(self.pages_per_s, 2)
         data["duration_s"] = round(self.duration_s, 2)
-        for name in ("skipped", "errors", "recordings"):
+        for name in _LISTS:
             items = getattr(self, name)
             data[name] = items[:limit] if limit is not None else list(items)
             data[f"{name}_count"] = len(items)
@@ -74,6 +79,10 @@ class SpaceReport:
             lines += [f"    - {s['kind']} {s['title']!r} ({s['id']}): {s['reason']}" for s in self.skipped[:50]]
             if len(self.skipped) > 50:
                 lines.append(f"    ... and {len(self.skipped) - 50} more")
+        if self.hidden:
+            lines.append(f"  hidden from every reader {len(self.hidden)}:")
+            for reason, count in Counter(h["reason"] for h in self.hidden).most_common():
+                lines.append(f"    - {count} documents: {reason}")
         if self.recordings:
             lines.append(f"  recordings {len(self.recordings)}:")
             lines += [f"    - {r['title']!r} on page {r['page']}: {r['status']}" for r in self.recordings]

@@ -6,6 +6,12 @@ fetch and index only changed versions; rewrite the ACL fields of documents whose
 and restriction changes do not bump Confluence versions, so every sync re-checks every indexed document
 against the listing, which costs no extra calls); prune what complete listings no longer show; checkpoint the
 cursor after every batch so a crash resumes where it stopped.
+
+Narrowed access never waits: what the listing no longer shows is hidden from every reader (backend/visibility.py)
+in the same pass, and only its deletion waits for the prune guard; a space the sync account can no longer read is
+hidden before the sync reports the failure; a space an admin removes or disables mid-sync stops at the next
+checkpoint. Listed pages the index lacks are indexed by incremental passes too (a lifted restriction bumps no
+version).
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from elasticsearch import Elasticsearch
 from backend.acl_update import IndexedDoc, indexed_docs, update_acl
 from backend.documents import Document
 from backend.embeddings import Embedder
-from backend.errors import LoreError, RateLimited, ServiceUnavailable, SourceAuthError
+from backend.errors import LoreError, RateLimited, ServiceUnavailable, SourceAuthError, SourceError, SourceNotFound
 from backend.indexer import Indexer
 from backend.settings import Settings
 from backend.spaces import SpaceConfig, SpaceState, SpaceStore, now_iso
+from backend.visibility import hide_documents, hide_space, purge_space
 from connector.recordings import is_queued
 from connector.report import SpaceReport, SyncReport
 from connector.source import Existence, Skipped, Source, SourceDoc, SpaceView, Unit
@@ -35,6 +42,20 @@ log = logging.getLogger(__name__)
 
 # Errors that end a space's sync (the next call would fail the same way); others are per item.
 FATAL = (SourceAuthError, RateLimited, ServiceUnavailable)
+HIDDEN_GONE = "no longer in the sync account's listing (moved out of its sight, restricted or deleted)"
+HIDDEN_UNREADABLE = "the space cannot be read by the sync account"
+
+
+class SpaceRetired(LoreError):
+    """An admin removed or disabled the space while it was being synced: stop at the next checkpoint."""
+
+    code = "space_retired"
+
+    def __init__(self, key: str, removed: bool):
+        what = "removed" if removed else "disabled"
+        super().__init__(f"Space {key} was {what} while it was being synced; the sync stopped and its content "
+                         f"was {'deleted from' if removed else 'hidden in'} the index.")
+        self.removed = removed
 
 
 @dataclass(frozen=True)
@@ -122,12 +143,22 @@ class SyncRunner:
             else None
         state.resume_from = state.resume_from if resume_from else None
         state.in_progress, state.mode, state.sync_id, state.started = True, report.mode, report.sync_id, report.started
+        # only a space that is configured now can be retired by an admin mid-sync (tests and the evaluation
+        # sync spaces they never configured)
+        current = self.store.get_space(space.key)
+        configured = current is not None and current.enabled
         self.store.save_state(state)
         started, calls = time.monotonic(), self.embedder.calls
+        retired: SpaceRetired | None = None
         try:
-            self._run(space, state, report, resume_from)
+            self._run(space, state, report, resume_from, configured)
             report.status = "partial" if report.errors else "ok"
             state.in_progress, state.last_error = False, None
+        except SpaceRetired as exc:
+            retired = exc
+            report.status, report.last_error, report.error_code = "stopped", exc.message, exc.code
+            state.in_progress, state.last_error = False, exc.message
+            self._retire(space.key, exc.removed, report)
         except LoreError as exc:
             report.status, report.last_error, report.error_code = "failed", exc.message, exc.code
             state.last_error = exc.message
@@ -141,22 +172,31 @@ class SyncRunner:
             report.embed_calls = self.embedder.calls - calls
             state.finished = now_iso()
             state.last_report = report.to_dict()
-            self._save_quietly(state)
+            if retired is None or not retired.removed:  # a removed space's state went with it
+                self._save_quietly(state)
         self._emit(report, "done", report.pages, 0)
         return report
 
     # ---- one space ------------------------------------------------------------------------------
 
-    def _run(self, space: SpaceConfig, state: SpaceState, report: SpaceReport, resume_from: datetime | None) -> None:
+    def _run(self, space: SpaceConfig, state: SpaceState, report: SpaceReport, resume_from: datetime | None,
+             configured: bool) -> None:
         self._emit(report, "listing", 0, 0)
         indexed = indexed_docs(self.es, self.indexer.alias, self.source.name, space.key)
-        view = self.source.open_space(space)
+        try:
+            view = self.source.open_space(space)
+        except SourceError as exc:
+            if _unreadable(exc):  # the sync account lost the space: its former readers must lose it too, now
+                self._hide(indexed, HIDDEN_UNREADABLE, report)
+            raise
         state.timezone = view.timezone
         cursor = self._cursor(state)
         since = None
         if report.mode == "incremental" and cursor is not None:
             since = cursor - timedelta(minutes=self.options.overlap_minutes)
         units = view.units(since)
+        if since is not None:
+            units = self._with_unindexed(view, units, indexed, state, space, report)
         if resume_from is not None:
             skip_before = resume_from - timedelta(minutes=self.options.overlap_minutes)
             done_before = [u for u in units if u.modified < skip_before]
@@ -175,8 +215,10 @@ class SyncRunner:
                 report.pages += len(window)
                 if not frozen:
                     self._checkpoint(state, report.mode, window[-1].modified)
+                self._still_wanted(space.key, configured)
                 self.store.save_state(state)
                 self._emit(report, "indexing", report.pages, n)
+        self._still_wanted(space.key, configured)
         self._emit(report, "permissions", report.pages, 0)
         self._refresh_permissions(space, view, indexed, touched, report)
         self._emit(report, "pruning", report.pages, 0)
@@ -338,8 +380,12 @@ class SyncRunner:
         gone = [d for d, current in indexed.items() if existence.gone(d, current.parent_id)]
         guard = max(self.options.prune_min_guard, int(self.options.prune_max_fraction * len(indexed)))
         if len(gone) > guard and not self.options.allow_mass_delete:
+            # the delete waits for an admin; who may see them must not: hidden from every reader until they
+            # are listed again (then the permission refresh writes their access back) or deleted
+            self._hide({d: indexed[d] for d in gone}, HIDDEN_GONE, report)
             report.error("prune", f"the listing no longer shows {len(gone)} of {len(indexed)} indexed documents; "
-                         "nothing was deleted in case the listing was wrong. If they really were deleted, run "
+                         "they are hidden from every reader, but nothing was deleted in case the listing was wrong "
+                         "(or the sync account lost access to them). If they really were deleted, run "
                          "`python -m connector sync --space KEY --full --allow-mass-delete`.")
             return
         if gone:
@@ -348,6 +394,56 @@ class SyncRunner:
         for d, skip in list(state.skips.items()):
             if existence.gone(d, skip.get("parent")):
                 state.skips.pop(d)
+
+    def _hide(self, docs: dict[str, IndexedDoc], reason: str, report: SpaceReport) -> None:
+        for doc_id in hide_documents(self.es, self.indexer.alias, docs):
+            report.hidden.append({"id": doc_id, "reason": reason})
+
+    def _with_unindexed(self, view: SpaceView, units: list[Unit], indexed: dict[str, IndexedDoc], state: SpaceState,
+                        space: SpaceConfig, report: SpaceReport) -> list[Unit]:
+        """Add listed pages the index lacks, or holds at another version, to an incremental pass.
+
+        Lifting a restriction or moving a page into the sync account's sight bumps no version, so CQL's
+        `lastmodified` never returns it; the space listing (already in hand, no extra call) does. The same catches
+        an item an earlier pass failed to index. Items skipped at this version, and restricted ones of an
+        unrestricted-only space, are left out: they would only be skipped again.
+        """
+        have = {u.doc.id for u in units}
+        extra = []
+        for unit in view.units():
+            doc = unit.doc
+            current = indexed.get(doc.id)
+            if doc.id in have or (current is not None and current.version == doc.version):
+                continue
+            known = state.skips.get(doc.id)
+            if (known and known.get("version") == doc.version) or (space.unrestricted_only and doc.access.restricted):
+                continue
+            extra.append(unit)
+        if not extra:
+            return units
+        report.notes.append(f"{len(extra)} listed pages were missing from the index or stale there although "
+                            "Confluence shows no new version (a lifted restriction, a move, or an earlier failure): "
+                            "indexed in this pass")
+        return sorted([*units, *extra], key=lambda u: u.modified)
+
+    def _still_wanted(self, key: str, configured: bool) -> None:
+        """Stop a sync whose space an admin removed or disabled meanwhile (checked at every checkpoint)."""
+        if not configured:
+            return
+        current = self.store.get_space(key)
+        if current is None or not current.enabled:
+            raise SpaceRetired(key, removed=current is None)
+
+    def _retire(self, key: str, removed: bool, report: SpaceReport) -> None:
+        """What the admin's removal or disabling already did, done again for what this sync wrote since."""
+        try:
+            if removed:
+                report.deleted += purge_space(self.es, self.settings, key, self.source.name)
+            else:
+                for doc_id in hide_space(self.es, self.settings, key, self.source.name):
+                    report.hidden.append({"id": doc_id, "reason": "the space was disabled by an admin"})
+        except LoreError as exc:
+            report.error("retire", f"could not finish {'purging' if removed else 'hiding'} the space: {exc.message}")
 
     # ---- helpers --------------------------------------------------------------------------------
 
@@ -396,8 +492,6 @@ def _raise_if_fatal(exc: LoreError) -> None:
         raise exc
 
 
-def purge_space(es: Elasticsearch, settings: Settings, space: str, source: str = "confluence") -> int:
-    """Delete every indexed document of a space (after `spaces remove --purge`); returns chunks deleted."""
-    doc_ids = list(indexed_docs(es, settings.es.index, source, space))
-    # deleting needs no model: the indexer only embeds when it writes
-    return Indexer(es, settings, embedder=None).delete_documents(doc_ids)
+def _unreadable(exc: SourceError) -> bool:
+    """The space itself answered 404 or 403 to the sync account (not an expired token, not throttling)."""
+    return isinstance(exc, SourceNotFound) or exc.code == "http_403"
