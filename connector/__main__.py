@@ -48,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
     ssub.add_parser("list", help="the configured spaces")
     remove = ssub.add_parser("remove", help="stop indexing this space")
     remove.add_argument("key")
-    remove.add_argument("--purge", action="store_true", help="also delete its documents from the index")
+    # removing always purges: a space nobody syncs any more must not stay searchable with stale permissions
+    remove.add_argument("--purge", action="store_true", help="(the default; kept for existing scripts)")
     return ap
 
 
@@ -106,6 +107,10 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"error: space {key} is not configured; add it with `python -m connector spaces add {key}`.",
                       file=sys.stderr)
                 return EXIT_FAILED
+            if not space.enabled:  # a disabled space is hidden from readers; a sync would show it again
+                print(f"error: space {key} is disabled; enable it first (`python -m connector spaces add {key}`).",
+                      file=sys.stderr)
+                return EXIT_FAILED
             spaces.append(space)
     client = ConfluenceClient(settings.confluence)
     client.current_user()  # fail in a second on a wrong URL or an expired token, before loading the model
@@ -120,8 +125,12 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    _, store = _store(settings)
+    from backend.visibility import hidden_count
+
+    es, store = _store(settings)
     rows = store.status()
+    for row in rows:
+        row["hidden_documents"] = hidden_count(es, settings, row["key"])
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
@@ -141,6 +150,11 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
                   f"{report.get('pages')} pages in {report.get('duration_s')}s; added {report.get('added')}, "
                   f"updated {report.get('updated')}, deleted {report.get('deleted')}, skipped "
                   f"{report.get('skipped_count')}, errors {report.get('errors_count')}")
+        if row["hidden_documents"]:
+            reasons = sorted({h["reason"] for h in report.get("hidden") or []})
+            print(f"  hidden from every reader: {row['hidden_documents']} documents"
+                  f"{' (last sync: ' + '; '.join(reasons) + ')' if reasons else ''}; they come back when a sync "
+                  "finds them readable again, or are deleted once the prune may")
         if state["last_error"]:
             print(f"  last error: {state['last_error']}")
     return EXIT_OK
@@ -166,21 +180,22 @@ def _spaces(args: argparse.Namespace, settings: Settings) -> int:
             from backend.confluence import ConfluenceClient
 
             ConfluenceClient(settings.confluence).space(space.key)
+        if not space.enabled:  # disabling takes the space out of every reader's sight now, not at a sync
+            from backend.visibility import hide_space
+
+            hide_space(es, settings, space.key)
         store.add_space(space)
         print(f"Space {space.key} will be indexed{' (unrestricted content only)' if space.unrestricted_only else ''}"
               f". Run `python -m connector sync --space {space.key}` to index it now.")
         return EXIT_OK
-    if not store.remove_space(args.key) and not args.purge:
+    from backend.visibility import purge_space
+
+    # out of sight first, then out of the configuration (as the admin API does)
+    deleted = purge_space(es, settings, args.key)
+    if not store.remove_space(args.key) and not deleted:
         print(f"error: space {args.key} is not configured (see `python -m connector spaces list`).", file=sys.stderr)
         return EXIT_FAILED
-    if args.purge:
-        from connector.runner import purge_space
-
-        deleted = purge_space(es, settings, args.key)
-        print(f"Space {args.key} removed and its documents deleted from the index ({deleted} chunks).")
-    else:
-        print(f"Space {args.key} will no longer be synced. What is already indexed stays searchable; "
-              f"`python -m connector spaces remove {args.key} --purge` deletes it.")
+    print(f"Space {args.key} removed and its documents deleted from the index ({deleted} chunks).")
     return EXIT_OK
 
 

@@ -2,6 +2,9 @@
 
     GET /api/admin/spaces   PUT /api/admin/spaces (a JSON list, or {"spaces": [...]})   GET /api/admin/status
 
+A space left out of a PUT is purged from the index, and a space marked `enabled: false` is hidden from every
+reader, before the configuration changes: neither waits for a sync (backend/visibility.py).
+
 Every call needs `Authorization: Bearer <LORE_API_ADMIN_TOKEN>`; with no admin token configured the
 endpoints answer 503 rather than run open. The app factory calls `init_app(app, settings)`.
 """
@@ -17,6 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from backend.errors import BadRequest, LoreError, NotAllowed
 from backend.settings import Settings
 from backend.spaces import SpaceConfig, SpaceStore
+from backend.visibility import hidden_count, hide_space, purge_space
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +107,23 @@ def put_spaces() -> Response:
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise BadRequest(f"Space(s) listed twice: {', '.join(duplicates)}.")
-    saved = _admin().spaces().replace_spaces(spaces)
-    log.info("indexed spaces replaced", extra={"spaces": keys})
-    return jsonify({"spaces": [s.to_dict() for s in saved]})
+    admin = _admin()
+    store = admin.spaces()
+    before = {s.key: s for s in store.list_spaces()}
+    # first out of sight, then out of the configuration: if the index fails halfway, the PUT fails and can be
+    # repeated, instead of leaving a space unconfigured but still searchable
+    purged = {key: purge_space(store.es, admin.settings, key) for key in before if key not in keys}
+    hidden = {s.key: len(hide_space(store.es, admin.settings, s.key)) for s in spaces if not s.enabled}
+    saved = store.replace_spaces(spaces)
+    log.info("indexed spaces replaced", extra={"spaces": keys, "purged": purged, "hidden": hidden})
+    return jsonify({"spaces": [s.to_dict() for s in saved], "purged_chunks": purged, "hidden_documents": hidden})
 
 
 @admin_bp.get("/status")
 def status() -> Response:
-    return jsonify({"spaces": _admin().spaces().status()})
+    admin = _admin()
+    store = admin.spaces()
+    rows = store.status()
+    for row in rows:  # what readers cannot see right now, whatever sync hid it (lifted on the next sync)
+        row["hidden_documents"] = hidden_count(store.es, admin.settings, row["key"])
+    return jsonify({"spaces": rows})
