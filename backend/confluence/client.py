@@ -51,6 +51,9 @@ class ConfluenceClient:
         if not settings.url:
             raise ConfigError("LORE_CONFLUENCE_URL is empty: set it to https://<site>.atlassian.net/wiki "
                               "(Cloud) or your Data Center base URL.")
+        if urlsplit(settings.url).username is not None:  # the base URL ends up in every document link
+            raise ConfigError("LORE_CONFLUENCE_URL carries credentials (user:password@): remove them and set "
+                              "LORE_CONFLUENCE_EMAIL + LORE_CONFLUENCE_API_TOKEN (Cloud) or LORE_CONFLUENCE_PAT.")
         self.settings = settings
         self.cloud = _is_cloud(settings)
         self.base = _rest_root(settings.url, self.cloud)

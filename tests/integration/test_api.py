@@ -254,3 +254,18 @@ def test_elasticsearch_down_is_a_503_that_says_what_to_start(settings: Settings)
     assert "Elasticsearch" in err["message"] and "elasticsearch.sh start" in err["message"]
     resp = client.post("/api/ask", json={"question": QUESTION, "stream": True}, headers=AUTH)
     assert resp.status_code == 503  # services are built before the stream starts: a plain JSON error
+
+
+def test_credentials_in_the_elasticsearch_url_never_reach_callers_or_logs(settings: Settings, caplog):
+    es_url = closed_port_url().replace("http://", "http://elastic:hunter2-secret@")
+    s = replace(settings, es=replace(settings.es, url=es_url), api=replace(settings.api, api_tokens=TOKEN))
+    client = create_app(s).test_client()
+    with caplog.at_level("DEBUG"):
+        searched = client.get("/api/search?q=maintainers", headers=AUTH)
+        asked = client.post("/api/ask", json={"question": QUESTION}, headers=AUTH)
+        health = client.get("/healthz")
+    assert searched.status_code == asked.status_code == health.status_code == 503
+    for resp in (searched, asked, health):
+        assert "hunter2-secret" not in resp.get_data(as_text=True)
+    assert "***@127.0.0.1" in searched.get_json()["error"]["message"]  # still says where it looked
+    assert caplog.records and "hunter2-secret" not in caplog.text
