@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import requests
 
 from backend.confluence import constants as c
+from backend.documents import CONFLUENCE_ANONYMOUS, PUBLIC
 from backend.errors import (
     ConfigError,
     ExtractionError,
@@ -103,16 +104,40 @@ class ConfluenceClient:
         return self._get(c.SPACE, key=key, params={"expand": "permissions,homepage"})
 
     def space_read_identities(self, key: str) -> list[str]:
-        """Who may read the space, as ACL identities (`public` for anonymous read)."""
+        """Who may read the space, as ACL identities.
+
+        A read grant to "Anonymous" takes effect only where the site lets anonymous visitors in (the global
+        "Use Confluence" permission for Anonymous on Data Center, "Anonymous access" in Cloud's site settings).
+        A normal token cannot read that switch (DC 9.3+ has `GET /rest/api/permissions` for admins only; Cloud
+        has no endpoint), so we ask as an anonymous visitor would: the space without credentials. Only if that
+        answers is the space `public`; otherwise the grant reaches logged-in users at most: CONFLUENCE_ANONYMOUS.
+        """
         identities: list[str] = []
         for perm in self.space(key).get("permissions", []):
             op = perm.get("operation", {})
             if op.get("operation") != "read" or op.get("targetType") != "space":
                 continue
             if perm.get("anonymousAccess"):
-                identities.append("public")
+                identities.append(PUBLIC if self._anonymous_can_read(key) else CONFLUENCE_ANONYMOUS)
             identities.extend(_subject_identities(perm.get("subjects", {})))
         return sorted(set(identities))
+
+    def _anonymous_can_read(self, key: str) -> bool:
+        """GET the space with no credentials (not through the session, which carries them). Any doubt is a no."""
+        route = f"GET {c.SPACE} (anonymous)"
+        with self._stats_lock:
+            self.stats[route] += 1
+        try:
+            # no redirects: an SSO proxy answers anonymous visitors with a login page, which is not the space
+            resp = requests.get(self._url(c.SPACE, key=key), headers={"Accept": "application/json"},
+                                timeout=self.settings.timeout, allow_redirects=False)
+            seen = resp.status_code == 200 and resp.json().get("key") == key
+        except (requests.RequestException, ValueError, AttributeError):
+            seen = False
+        if not seen:
+            log.info("space %s grants Anonymous read, but anonymous visitors cannot open it (site anonymous access "
+                     "off): indexed for logged-in users, not as public", key)
+        return seen
 
     def search_content(self, cql: str, expand: str = "", limit: int | None = None) -> Iterator[Json]:
         params = {"cql": cql, "limit": limit or self.settings.page_size}

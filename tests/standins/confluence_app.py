@@ -100,7 +100,7 @@ def create_app(state: ConfluenceState) -> Flask:
         g.record = record
         with state.lock:
             state.requests.append(record)
-            user = _auth_user(state)
+            user = _auth_user(state) if request.headers.get("Authorization") else state.anonymous_visitor()
             record.user = user.account_id if user else None
             if user is None:
                 return _error(401, "Unauthorized; credentials are missing, wrong or expired")

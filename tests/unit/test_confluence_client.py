@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from backend.confluence import ConfluenceClient
+from backend.documents import CONFLUENCE_ANONYMOUS
 from backend.errors import (
     ConfigError,
     ExtractionError,
@@ -21,6 +22,7 @@ from backend.errors import (
     SourceError,
     SourceNotFound,
 )
+from backend.identity import IdentityResolver
 from backend.settings import ConfluenceSettings
 from tests.standins.confluence_app import ConfluenceState, StandinServer, User, serve
 from tests.standins.confluence_storage import paragraphs
@@ -35,6 +37,7 @@ def small_state(base_path: str = "/wiki", pages: int = 12) -> ConfluenceState:
                    token="alice-token")
     state.add_user(User("712020:hidden", "Hidden", "hidden@example.com", email_visible=False))
     state.add_space("DOCS", "Docs", groups={"confluence-users"}, anonymous=True)
+    state.anonymous_access = True  # the site lets anonymous visitors in: DOCS is public
     home = state.add_page("DOCS", "Home", paragraphs("Welcome"))
     parent = state.add_page("DOCS", "Finance", paragraphs("Budgets"), home.id)
     state.restrict(parent.id, groups={"finance"})
@@ -235,6 +238,21 @@ def test_space_identities_users_and_groups(server: StandinServer) -> None:
     assert client.server_timezone() == "Europe/Berlin"
 
 
+def test_an_anonymous_grant_is_public_only_where_the_site_lets_anonymous_visitors_in(server: StandinServer,
+                                                                                       state: ConfluenceState) -> None:
+    client = make_client(server)
+    assert client.space_read_identities("DOCS") == ["confluence-group:confluence-users", "public"]
+    state.anonymous_access = False  # the site admin turned anonymous access off; the space grant stays
+    assert client.space_read_identities("DOCS") == [CONFLUENCE_ANONYMOUS, "confluence-group:confluence-users"]
+    # the check was a plain anonymous visit: no credentials sent
+    probes = [r for r in state.requests if r.user != "557058:lore-svc"]
+    assert [(r.path, r.status) for r in probes] == [("/rest/api/space/DOCS", 200), ("/rest/api/space/DOCS", 401)]
+    # what that grant still reaches: people Lore matches to a Confluence account, never an unknown asker
+    people = IdentityResolver(client)
+    assert CONFLUENCE_ANONYMOUS in people.resolve("alice@example.com")
+    assert people.resolve("nobody@example.com") == ["public"]
+
+
 def test_create_page_and_versioned_properties(server: StandinServer, state: ConfluenceState) -> None:
     client = make_client(server)
     page = client.create_page("DOCS", "Minutes 2026-11-02", "<p>Decisions</p>", parent_id=state.ids["home"])
@@ -290,7 +308,8 @@ def test_cloud_calls_exactly_the_v1_routes_under_wiki(tmp_path: Path) -> None:
         ("POST", "/rest/api/content/{id}/property"),
         ("PUT", "/rest/api/content/{id}/property/k"),
     }
-    assert all(r.user == "557058:lore-svc" for r in state.requests)  # Basic email:token on every call
+    # Basic email:token on every call but the one anonymous visit that checks the space's Anonymous grant
+    assert [r.path for r in state.requests if r.user != "557058:lore-svc"] == ["/rest/api/space/DOCS"]
 
 
 def test_data_center_calls_the_same_routes_at_the_base_with_a_bearer_token(tmp_path: Path) -> None:
@@ -302,7 +321,7 @@ def test_data_center_calls_the_same_routes_at_the_base_with_a_bearer_token(tmp_p
     assert "/rest/api/content/{id}/child/attachment/{id}/download" not in paths  # DC uses _links.download
     assert "/download/attachments/{id}/notes.txt" in paths
     assert "/rest/api/content/search" in paths and "/rest/api/space/DOCS" in paths
-    assert all(r.user == "557058:lore-svc" for r in state.requests)
+    assert [r.path for r in state.requests if r.user != "557058:lore-svc"] == ["/rest/api/space/DOCS"]
 
 
 def test_base_url_and_auth_for_cloud_and_data_center() -> None:

@@ -25,6 +25,7 @@ def state() -> ConfluenceState:
     s = ConfluenceState()
     s.add_user(User(ALICE, "Alice", "alice@example.com", groups={"confluence-users", "finance"}), token="alice")
     s.add_space("DOCS", "Docs", groups={"confluence-users"}, anonymous=True)
+    s.anonymous_access = True  # the site admits anonymous visitors, so the grant makes DOCS public
     home = s.add_page("DOCS", "Home", paragraphs("Welcome"))
     finance = s.add_page("DOCS", "Finance", paragraphs("Budgets"), home.id)
     s.restrict(finance.id, groups={"finance"})
