@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import random
 import re
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -170,32 +172,39 @@ class ConfluenceClient:
         if declared is not None and int(declared) > max_bytes:
             raise _too_large(title, page_id, int(declared), max_bytes, setting)
         if self.cloud:
+            # Cloud redirects to its media host; requests drops the Authorization header on a cross-host redirect
             url = self._url(c.ATTACHMENT_DOWNLOAD, id=page_id, att_id=attachment["id"])
             route = f"GET {c.ATTACHMENT_DOWNLOAD}"
         else:
-            url = self._join_link(attachment["_links"]["download"])
+            try:
+                url = self._join_link(attachment["_links"]["download"])
+            except SourceError as exc:
+                raise ExtractionError(f"Attachment {title!r} on page {page_id} was skipped: {exc.message}",
+                                      code="foreign_link") from None
             route = "GET /download/attachments/{id}/{file}"
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        final = dest_dir / f"{attachment['id']}-{_safe_name(title)}"
-        part = final.with_name(final.name + ".part")
+        dest_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         resp = self._send("GET", url, route, stream=True)
+        # mkstemp: a fresh random name created with O_EXCL | O_NOFOLLOW, mode 0600, so a file or symlink planted
+        # in dest_dir is never written through; ids and titles come from Confluence, so both are sanitised
+        fd, name = tempfile.mkstemp(prefix=f"{_safe_name(str(attachment['id']))}-",
+                                    suffix=f"-{_safe_name(title)}", dir=dest_dir)
+        path = Path(name)
         written = 0
         try:
-            with resp, part.open("wb") as out:
+            with resp, os.fdopen(fd, "wb") as out:
                 for block in resp.iter_content(c.DOWNLOAD_CHUNK_BYTES):
                     written += len(block)
                     if written > max_bytes:
                         raise _too_large(title, page_id, written, max_bytes, setting, at_least=True)
                     out.write(block)
         except requests.RequestException as exc:
-            part.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             detail = f"download of {title!r} broke off: {type(exc).__name__}"
             raise ServiceUnavailable("Confluence", self.base, detail) from None
         except BaseException:
-            part.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             raise
-        part.replace(final)
-        return final
+        return path
 
     # --- permissions --------------------------------------------------------------------------------
 
@@ -330,8 +339,16 @@ class ConfluenceClient:
         return self.base + route.format(**{k: quote(str(v), safe="") for k, v in ids.items()})
 
     def _join_link(self, link: str, context: str | None = None) -> str:
-        """Resolve a `_links.next` / `_links.download` link against our own REST root."""
+        """Resolve a `_links.next` / `_links.download` link against our own REST root.
+
+        The session sends the Confluence credentials with every call, so an absolute link to any other origin
+        (scheme, host, port) is refused: a page body or a compromised proxy must not be able to collect them.
+        """
         if link.startswith(("http://", "https://")):
+            if _origin(link) != _origin(self.base):
+                raise SourceError(f"Confluence sent a link to {_origin(link)}, not to its own site "
+                                  f"{_origin(self.base)}; Lore does not send the Confluence credentials there.",
+                                  code="foreign_link")
             return link
         root_path = urlsplit(self.base).path
         for prefix in filter(None, (context, root_path)):
@@ -366,6 +383,13 @@ class ConfluenceClient:
 
 def _basic(user: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port, with the default port filled in, and no userinfo."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
 
 
 def _is_cloud(settings: ConfluenceSettings) -> bool:

@@ -149,6 +149,9 @@ class ConfluenceState:
         # settings > Anonymous access). Off, as on a new Cloud site: a space's Anonymous grant then lets no
         # visitor in. No REST route reads it with a normal token; requests without credentials show it.
         self.anonymous_access = False
+        # When set (an origin like http://127.0.0.1:8001): attachments live elsewhere. `_links.download` is an
+        # absolute link there, and Cloud's download route redirects there (as Cloud does to its media host).
+        self.download_origin: str | None = None
         self._ids = itertools.count(100001)
         self.add_user(User(SERVICE_ACCOUNT, "Lore Service", SERVICE_EMAIL, "Europe/Berlin",
                            {"confluence-users"}, superuser=True))

@@ -26,6 +26,8 @@ from backend.identity import IdentityResolver
 from backend.settings import ConfluenceSettings
 from tests.standins.confluence_app import ConfluenceState, StandinServer, User, serve
 from tests.standins.confluence_storage import paragraphs
+from tests.standins.elsewhere import BODY as ELSEWHERE_BODY
+from tests.standins.elsewhere import elsewhere
 
 ALICE = "712020:alice"
 
@@ -197,6 +199,57 @@ def test_download_streams_to_disk_and_enforces_the_cap(server: StandinServer, st
     with pytest.raises(ExtractionError, match="more than"):
         client.download_attachment(state.ids["home"], meta, tmp_path / "dl3", max_bytes=5_000_000)
     assert list((tmp_path / "dl3").iterdir()) == []
+
+
+def test_the_credentials_go_only_to_the_confluence_origin(tmp_path: Path) -> None:
+    with elsewhere() as other:
+        # Data Center: an absolute `_links.download` to another origin is refused, with the reason, unfetched
+        state = small_state("/confluence")
+        state.download_origin = other.url
+        att = state.add_attachment(state.ids["home"], "notes.txt", "text/plain", data=b"hello")
+        with serve(state) as srv:
+            client = make_client(srv)
+            meta = next(a for a in client.attachments(state.ids["home"]) if a["id"] == att.id)
+            with pytest.raises(ExtractionError, match="not to its own site") as caught:
+                client.download_attachment(state.ids["home"], meta, tmp_path, max_bytes=1000)
+            assert caught.value.code == "foreign_link" and "'notes.txt'" in caught.value.message
+            # ... and so is a next-page link that leaves the site
+            state.inject("/rest/api/content/search", 200, body={"results": [], "_links": {
+                "next": other.url + "/rest/api/content/search?cursor=abc"}})
+            with pytest.raises(SourceError, match="not to its own site"):
+                list(client.space_content_ids("DOCS"))
+        assert other.requests == []
+        # Cloud: the download redirects to a media host; the file arrives, the credentials do not
+        state = small_state("/wiki")
+        state.download_origin = other.url
+        att = state.add_attachment(state.ids["home"], "notes.txt", "text/plain", data=b"hello")
+        with serve(state) as srv:
+            client = make_client(srv)
+            meta = next(a for a in client.attachments(state.ids["home"]) if a["id"] == att.id)
+            out = client.download_attachment(state.ids["home"], meta, tmp_path, max_bytes=1000)
+        assert out.read_bytes() == ELSEWHERE_BODY
+        assert [auth for _path, auth in other.requests] == [None]
+
+
+def test_a_download_never_writes_through_a_planted_file_or_outside_its_directory(tmp_path: Path) -> None:
+    state = small_state("/confluence")  # Data Center: the id names the file, not the URL
+    att = state.add_attachment(state.ids["home"], "notes.txt", "text/plain", data=b"hello")
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    dest = tmp_path / "dl"
+    dest.mkdir()
+    for name in (f"{att.id}-notes.txt", f"{att.id}-notes.txt.part"):  # the names a fixed scheme would use
+        (dest / name).symlink_to(victim)
+    with serve(state) as srv:
+        client = make_client(srv)
+        meta = next(a for a in client.attachments(state.ids["home"]) if a["id"] == att.id)
+        out = client.download_attachment(state.ids["home"], meta, dest, max_bytes=1000)
+        assert victim.read_text() == "precious"
+        assert out.parent == dest and not out.is_symlink() and out.read_bytes() == b"hello"
+        assert out.stat().st_mode & 0o077 == 0  # readable by the connector's user only
+        meta["id"] = "../../escaped"  # ids come from the server: never a path
+        out = client.download_attachment(state.ids["home"], meta, dest, max_bytes=1000)
+    assert out.parent == dest and not list(tmp_path.parent.glob("escaped*"))
 
 
 def test_restrictions_of_the_page_and_every_ancestor(server: StandinServer, state: ConfluenceState) -> None:
