@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PUBLIC = "public"
+# A Confluence space permission granted to "Anonymous" on a site that does not let anonymous visitors in: it
+# reaches no further than people who log in, so it maps to this identity, which every matched asker carries.
+CONFLUENCE_ANONYMOUS = "confluence-anonymous"
 
 
 @dataclass

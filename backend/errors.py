@@ -21,6 +21,16 @@ so nothing above them sees `elasticsearch.*` or `requests.*` exceptions.
 
 from __future__ import annotations
 
+import re
+
+# `scheme://user:password@host`: the userinfo part of any URL inside a message
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]*@")
+
+
+def redact_url(url: str) -> str:
+    """`url` with any `user:password@` replaced by `***@`: settings URLs may carry credentials."""
+    return _USERINFO.sub(r"\1***@", url or "")
+
 
 class LoreError(Exception):
     """Base of all Lore errors. `str(err)` is safe to show to a user (no secrets, no tracebacks)."""
@@ -30,6 +40,7 @@ class LoreError(Exception):
     http_status = 500
 
     def __init__(self, message: str, *, retryable: bool | None = None, code: str | None = None):
+        message = redact_url(message)  # a URL from settings may carry user:password; no message repeats it
         super().__init__(message)
         self.message = message
         if retryable is not None:
@@ -70,7 +81,7 @@ class ServiceUnavailable(LoreError):
             msg += f" {hint}"
         super().__init__(msg)
         self.service = service
-        self.url = url
+        self.url = redact_url(url)
 
 
 class IndexError_(LoreError):  # noqa: N801 - trailing underscore: not the builtin IndexError

@@ -10,21 +10,28 @@ from collections.abc import Iterator
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from backend.errors import LoreError, ServiceUnavailable
+from backend.errors import LoreError, ServiceUnavailable, redact_url
 from backend.settings import ElasticSettings
 
 START_HINT = "Start it with `bash infra/local/elasticsearch.sh start` or set LORE_ES_URL."
 
 
 def connect(settings: ElasticSettings, check: bool = True) -> Elasticsearch:
-    es = Elasticsearch(settings.url, request_timeout=settings.request_timeout, retry_on_timeout=True, max_retries=2)
+    auth: dict = {}
+    if settings.api_key:
+        auth["api_key"] = settings.api_key
+    elif settings.username:
+        auth["basic_auth"] = (settings.username, settings.password)
+    es = Elasticsearch(settings.url, request_timeout=settings.request_timeout, retry_on_timeout=True, max_retries=2,
+                       **auth)
     if check:
+        url = redact_url(settings.url)  # credentials in the URL (user:password@) never reach a message
         try:
             health = es.cluster.health(timeout="5s")
         except (TransportError, ApiError) as exc:
-            raise ServiceUnavailable("Elasticsearch", settings.url, _short(exc), START_HINT) from exc
+            raise ServiceUnavailable("Elasticsearch", url, _short(exc), START_HINT) from exc
         if health.get("status") == "red":
-            raise ServiceUnavailable("Elasticsearch", settings.url, "cluster health is red", START_HINT)
+            raise ServiceUnavailable("Elasticsearch", url, "cluster health is red", START_HINT)
     return es
 
 
@@ -43,7 +50,7 @@ def translated(es: Elasticsearch, what: str) -> Iterator[None]:
 def _url(es: Elasticsearch) -> str:
     try:
         node = es.transport.node_pool.all()[0]
-        return node.base_url
+        return redact_url(node.base_url)
     except Exception:  # noqa: BLE001 - only for the message
         return "the configured URL"
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from backend.documents import PUBLIC
+from backend.documents import CONFLUENCE_ANONYMOUS, PUBLIC
 from backend.errors import LoreError
 
 log = logging.getLogger(__name__)
@@ -81,4 +81,5 @@ class IdentityResolver:
             log.warning("Confluence group lookup failed; the asker's groups are left out",
                         extra={"error": str(exc)})
             ttl = FAILURE_CACHE_SECONDS
-        return sorted(set(identities)) + [PUBLIC], ttl
+        # a matched person logs in to Confluence: what its "Anonymous" grants reach (see documents.py)
+        return sorted(set(identities)) + [CONFLUENCE_ANONYMOUS, PUBLIC], ttl

@@ -21,7 +21,7 @@ import requests
 from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, OfflineModeIsEnabled
 
-from backend.errors import ConfigError, LLMError, LoreError, ServiceUnavailable
+from backend.errors import ConfigError, LLMError, LoreError, ServiceUnavailable, redact_url
 from backend.settings import LLMSettings
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ class LLMClient:
             return Limits(int(n_ctx), source="llama.cpp")
         # llama_cpp.server (Python) reports no n_ctx; the first "context length exceeded" corrects this
         log.info("LLM server at %s does not report its context window; assuming %d tokens "
-                 "(set LORE_LLM_CONTEXT_WINDOW)", self.url, FALLBACK_CONTEXT_WINDOW)
+                 "(set LORE_LLM_CONTEXT_WINDOW)", redact_url(self.url), FALLBACK_CONTEXT_WINDOW)
         return Limits(FALLBACK_CONTEXT_WINDOW)
 
     def _learn_window(self, window: int) -> None:
@@ -288,13 +288,14 @@ class LLMClient:
 
     def health(self) -> dict:
         """{"ok": bool, "detail": str} from GET /v1/models (TGI, vLLM and llama.cpp all serve it)."""
+        shown = redact_url(self.url)  # the detail is logged: no user:password from LORE_LLM_URL
         try:
             resp = requests.get(self.url + "/v1/models", timeout=PROBE_TIMEOUT, headers=self._auth())
         except requests.RequestException as exc:
-            return {"ok": False, "detail": f"not reachable at {self.url} ({type(exc).__name__})"}
+            return {"ok": False, "detail": f"not reachable at {shown} ({type(exc).__name__})"}
         if resp.status_code != 200:
-            return {"ok": False, "detail": f"{self.url}/v1/models answered HTTP {resp.status_code}"}
-        return {"ok": True, "detail": self.url}
+            return {"ok": False, "detail": f"{shown}/v1/models answered HTTP {resp.status_code}"}
+        return {"ok": True, "detail": shown}
 
 
 def _root(url: str) -> str:

@@ -29,6 +29,11 @@ class ElasticSettings:
     replicas: int = 0  # a single-node default; set 1+ on a cluster
     request_timeout: float = 30.0
     bulk_chunk_size: int = 200  # actions per bulk request: ~200 chunks x 384 floats stays well under 10 MB
+    # credentials for a secured cluster: username + password (basic auth) or an API key (the base64
+    # "id:key" that Kibana shows); kept out of `url` so no message or log can repeat them
+    username: str = ""
+    password: str = ""
+    api_key: str = ""
 
 
 @dataclass(frozen=True)

@@ -117,9 +117,12 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
     embedder = Embedder(settings.embed, settings.cache_dir)
     source = ConfluenceSource(client, settings.confluence, on_recording=MinutesHandoff(settings))
     options = SyncOptions.from_settings(settings, allow_mass_delete=args.allow_mass_delete)
-    with ProgressBars(enabled=not args.json) as bars:
-        runner = SyncRunner(settings, es, embedder, source, store, progress=bars.update, options=options)
-        report = runner.sync(spaces, full=args.full)
+    try:
+        with ProgressBars(enabled=not args.json) as bars:
+            runner = SyncRunner(settings, es, embedder, source, store, progress=bars.update, options=options)
+            report = runner.sync(spaces, full=args.full)
+    finally:
+        source.close()  # removes the run's private attachment directory
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
     return EXIT_OK if all(s.status == "ok" for s in report.spaces) else EXIT_FAILED
 

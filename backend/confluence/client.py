@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import random
 import re
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -21,6 +23,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import requests
 
 from backend.confluence import constants as c
+from backend.documents import CONFLUENCE_ANONYMOUS, PUBLIC
 from backend.errors import (
     ConfigError,
     ExtractionError,
@@ -51,6 +54,9 @@ class ConfluenceClient:
         if not settings.url:
             raise ConfigError("LORE_CONFLUENCE_URL is empty: set it to https://<site>.atlassian.net/wiki "
                               "(Cloud) or your Data Center base URL.")
+        if urlsplit(settings.url).username is not None:  # the base URL ends up in every document link
+            raise ConfigError("LORE_CONFLUENCE_URL carries credentials (user:password@): remove them and set "
+                              "LORE_CONFLUENCE_EMAIL + LORE_CONFLUENCE_API_TOKEN (Cloud) or LORE_CONFLUENCE_PAT.")
         self.settings = settings
         self.cloud = _is_cloud(settings)
         self.base = _rest_root(settings.url, self.cloud)
@@ -100,16 +106,40 @@ class ConfluenceClient:
         return self._get(c.SPACE, key=key, params={"expand": "permissions,homepage"})
 
     def space_read_identities(self, key: str) -> list[str]:
-        """Who may read the space, as ACL identities (`public` for anonymous read)."""
+        """Who may read the space, as ACL identities.
+
+        A read grant to "Anonymous" takes effect only where the site lets anonymous visitors in (the global
+        "Use Confluence" permission for Anonymous on Data Center, "Anonymous access" in Cloud's site settings).
+        A normal token cannot read that switch (DC 9.3+ has `GET /rest/api/permissions` for admins only; Cloud
+        has no endpoint), so we ask as an anonymous visitor would: the space without credentials. Only if that
+        answers is the space `public`; otherwise the grant reaches logged-in users at most: CONFLUENCE_ANONYMOUS.
+        """
         identities: list[str] = []
         for perm in self.space(key).get("permissions", []):
             op = perm.get("operation", {})
             if op.get("operation") != "read" or op.get("targetType") != "space":
                 continue
             if perm.get("anonymousAccess"):
-                identities.append("public")
+                identities.append(PUBLIC if self._anonymous_can_read(key) else CONFLUENCE_ANONYMOUS)
             identities.extend(_subject_identities(perm.get("subjects", {})))
         return sorted(set(identities))
+
+    def _anonymous_can_read(self, key: str) -> bool:
+        """GET the space with no credentials (not through the session, which carries them). Any doubt is a no."""
+        route = f"GET {c.SPACE} (anonymous)"
+        with self._stats_lock:
+            self.stats[route] += 1
+        try:
+            # no redirects: an SSO proxy answers anonymous visitors with a login page, which is not the space
+            resp = requests.get(self._url(c.SPACE, key=key), headers={"Accept": "application/json"},
+                                timeout=self.settings.timeout, allow_redirects=False)
+            seen = resp.status_code == 200 and resp.json().get("key") == key
+        except (requests.RequestException, ValueError, AttributeError):
+            seen = False
+        if not seen:
+            log.info("space %s grants Anonymous read, but anonymous visitors cannot open it (site anonymous access "
+                     "off): indexed for logged-in users, not as public", key)
+        return seen
 
     def search_content(self, cql: str, expand: str = "", limit: int | None = None) -> Iterator[Json]:
         params = {"cql": cql, "limit": limit or self.settings.page_size}
@@ -142,32 +172,39 @@ class ConfluenceClient:
         if declared is not None and int(declared) > max_bytes:
             raise _too_large(title, page_id, int(declared), max_bytes, setting)
         if self.cloud:
+            # Cloud redirects to its media host; requests drops the Authorization header on a cross-host redirect
             url = self._url(c.ATTACHMENT_DOWNLOAD, id=page_id, att_id=attachment["id"])
             route = f"GET {c.ATTACHMENT_DOWNLOAD}"
         else:
-            url = self._join_link(attachment["_links"]["download"])
+            try:
+                url = self._join_link(attachment["_links"]["download"])
+            except SourceError as exc:
+                raise ExtractionError(f"Attachment {title!r} on page {page_id} was skipped: {exc.message}",
+                                      code="foreign_link") from None
             route = "GET /download/attachments/{id}/{file}"
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        final = dest_dir / f"{attachment['id']}-{_safe_name(title)}"
-        part = final.with_name(final.name + ".part")
+        dest_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         resp = self._send("GET", url, route, stream=True)
+        # mkstemp: a fresh random name created with O_EXCL | O_NOFOLLOW, mode 0600, so a file or symlink planted
+        # in dest_dir is never written through; ids and titles come from Confluence, so both are sanitised
+        fd, name = tempfile.mkstemp(prefix=f"{_safe_name(str(attachment['id']))}-",
+                                    suffix=f"-{_safe_name(title)}", dir=dest_dir)
+        path = Path(name)
         written = 0
         try:
-            with resp, part.open("wb") as out:
+            with resp, os.fdopen(fd, "wb") as out:
                 for block in resp.iter_content(c.DOWNLOAD_CHUNK_BYTES):
                     written += len(block)
                     if written > max_bytes:
                         raise _too_large(title, page_id, written, max_bytes, setting, at_least=True)
                     out.write(block)
         except requests.RequestException as exc:
-            part.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             detail = f"download of {title!r} broke off: {type(exc).__name__}"
             raise ServiceUnavailable("Confluence", self.base, detail) from None
         except BaseException:
-            part.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             raise
-        part.replace(final)
-        return final
+        return path
 
     # --- permissions --------------------------------------------------------------------------------
 
@@ -302,8 +339,16 @@ class ConfluenceClient:
         return self.base + route.format(**{k: quote(str(v), safe="") for k, v in ids.items()})
 
     def _join_link(self, link: str, context: str | None = None) -> str:
-        """Resolve a `_links.next` / `_links.download` link against our own REST root."""
+        """Resolve a `_links.next` / `_links.download` link against our own REST root.
+
+        The session sends the Confluence credentials with every call, so an absolute link to any other origin
+        (scheme, host, port) is refused: a page body or a compromised proxy must not be able to collect them.
+        """
         if link.startswith(("http://", "https://")):
+            if _origin(link) != _origin(self.base):
+                raise SourceError(f"Confluence sent a link to {_origin(link)}, not to its own site "
+                                  f"{_origin(self.base)}; Lore does not send the Confluence credentials there.",
+                                  code="foreign_link")
             return link
         root_path = urlsplit(self.base).path
         for prefix in filter(None, (context, root_path)):
@@ -338,6 +383,13 @@ class ConfluenceClient:
 
 def _basic(user: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port, with the default port filled in, and no userinfo."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
 
 
 def _is_cloud(settings: ConfluenceSettings) -> bool:

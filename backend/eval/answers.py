@@ -21,6 +21,7 @@ from dataclasses import asdict
 
 from backend.answers import Answerer
 from backend.documents import PUBLIC
+from backend.errors import redact_url
 from backend.eval.retrieval import Question, build_index, evaluate_mode, load_corpus, load_questions, percentile
 from backend.llm import LLMClient
 from backend.settings import Settings
@@ -95,7 +96,7 @@ def run_answers(args, settings: Settings) -> dict:
         rows = [_answer_row(answerer, q, i, len(questions)) for i, q in enumerate(questions, start=1)]
     report = {
         "corpus": args.corpus, "questions_file": args.questions, "documents": len(docs), "chunks": ix.chunks,
-        "questions": len(questions), "llm": {"url": llm.url, "model": settings.llm.model,
+        "questions": len(questions), "llm": {"url": redact_url(llm.url), "model": settings.llm.model,
                                              "context_window": llm.context_window(),
                                              "max_tokens": settings.llm.max_tokens},
         "options": asdict(answerer.options), "seconds": round(time.perf_counter() - started, 1),

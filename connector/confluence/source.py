@@ -10,8 +10,10 @@ ancestors are missing from the listing (drafts, unreadable pages) fall back to t
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,10 +76,32 @@ class ConfluenceSource(Source):
         self.client = client
         self.settings = settings
         self.on_recording = on_recording
-        self.workdir = Path(workdir) if workdir else Path(tempfile.gettempdir()) / "lore-attachments"
+        # where the private staging directory is made (default: the system temp dir); see staging_dir
+        self.workdir = Path(workdir) if workdir else None
+        self._staging: Path | None = None
+        self._remove_staging: weakref.finalize | None = None
+        self._staging_lock = threading.Lock()
 
     def open_space(self, space: SpaceConfig) -> ConfluenceSpaceView:
         return ConfluenceSpaceView(self, space)
+
+    def staging_dir(self) -> Path:
+        """This run's private directory for downloads: a random name, mode 0700, made on first use and removed
+        by `close()` or when the source goes away (a fixed shared /tmp path let other local users read the
+        files or plant symlinks). Each file in it is deleted as soon as its text is extracted."""
+        with self._staging_lock:
+            if self._staging is None:
+                if self.workdir is not None:
+                    self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self._staging = Path(tempfile.mkdtemp(prefix="lore-attachments-", dir=self.workdir))
+                self._remove_staging = weakref.finalize(self, shutil.rmtree, self._staging, ignore_errors=True)
+            return self._staging
+
+    def close(self) -> None:
+        with self._staging_lock:
+            if self._remove_staging is not None:
+                self._remove_staging()
+            self._staging = self._remove_staging = None
 
 
 class ConfluenceSpaceView(SpaceView):
@@ -212,7 +236,7 @@ class ConfluenceSpaceView(SpaceView):
         if declared is not None and int(declared) == 0:
             raise Skipped("empty attachment (0 bytes)")
         try:
-            path = self.client.download_attachment(page_native, att, self.src.workdir, cap)
+            path = self.client.download_attachment(page_native, att, self.src.staging_dir(), cap)
         except ExtractionError as exc:  # over the cap, by declared size or while streaming
             raise Skipped(exc.message) from None
         except SourceNotFound:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from backend.errors import ExtractionError
-from connector.extract import _office, _pdf, _text
+from connector.extract import _docx, _office, _pdf, _text
 from connector.extract._common import MAX_CELLS, MAX_TEXT_CHARS, SinkFull, TextSink, megabytes, short_reason
 from connector.extract._office import MAX_UNZIPPED
 
@@ -31,7 +31,7 @@ class _Kind:
 
 
 _PDF = _Kind("PDF", _pdf.read_pdf)
-_DOCX = _Kind("Word document", _office.read_docx, zipped=True)
+_DOCX = _Kind("Word document", _docx.read_docx, zipped=True)
 _PPTX = _Kind("PowerPoint deck", _office.read_pptx, zipped=True)
 _XLSX = _Kind("Excel workbook", _office.read_xlsx, zipped=True)
 _CSV = _Kind("CSV file", _text.read_csv)

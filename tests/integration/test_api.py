@@ -56,11 +56,12 @@ def confluence() -> Iterator[StandinServer]:
 
 
 def make_app(corpus: Corpus, es, embedder, directory: ConfluenceSettings | None, llm_url: str | None = None,
-             keepalive: float = 15.0) -> Flask:
+             keepalive: float = 15.0, admin_token: str = "") -> Flask:
     s = small_llm(corpus.settings)
     if llm_url:
         s = replace(s, llm=replace(s.llm, url=llm_url, retries=0))
-    s = replace(s, api=replace(s.api, api_tokens=f" other-token , {TOKEN}", sse_keepalive_seconds=keepalive))
+    s = replace(s, api=replace(s.api, api_tokens=f" other-token , {TOKEN}", sse_keepalive_seconds=keepalive,
+                               admin_token=admin_token))
     llm = LLMClient(s.llm) if llm_url else require_llm(s)
     identity = IdentityResolver(ConfluenceClient(directory) if directory else None, 600)
     app = create_app(s, services={"es": es, "embedder": embedder, "searcher": corpus.searcher, "llm": llm,
@@ -201,6 +202,20 @@ def test_search_shows_a_restricted_page_only_to_people_who_may_open_it(app: Flas
     assert "<mark>" in result["snippet"] and result["passages"]
 
 
+def test_search_gives_callers_ranks_and_only_the_admin_token_scores(corpus, es, embedder, confluence):
+    # raw BM25 scores carry index-wide term statistics: a caller could probe words of pages they cannot read
+    app = make_app(corpus, es, embedder, confluence.settings(), llm_url=closed_port_url(),  # search needs no model
+                   admin_token="admin-token-1")
+    client = app.test_client()
+    query = "/api/search?q=maintainers+IBM+DAH&k=3&mode=bm25"
+    results = client.get(query, headers=AUTH).get_json()["results"]
+    assert [r["rank"] for r in results] == [1, 2, 3]
+    assert not any("score" in r for r in results)
+    admin = client.get(query, headers={"Authorization": "Bearer admin-token-1"}).get_json()["results"]
+    assert [r["doc_id"] for r in admin] == [r["doc_id"] for r in results]
+    assert all(isinstance(r["score"], float) for r in admin) and admin[0]["score"] >= admin[-1]["score"]
+
+
 def test_confluence_down_means_public_pages_only(corpus, es, embedder):
     down = ConfluenceSettings(url=closed_port_url() + "/wiki", email="svc@example.com", api_token="t", cloud="true",
                               max_retries=0, timeout=2.0)
@@ -254,3 +269,18 @@ def test_elasticsearch_down_is_a_503_that_says_what_to_start(settings: Settings)
     assert "Elasticsearch" in err["message"] and "elasticsearch.sh start" in err["message"]
     resp = client.post("/api/ask", json={"question": QUESTION, "stream": True}, headers=AUTH)
     assert resp.status_code == 503  # services are built before the stream starts: a plain JSON error
+
+
+def test_credentials_in_the_elasticsearch_url_never_reach_callers_or_logs(settings: Settings, caplog):
+    es_url = closed_port_url().replace("http://", "http://elastic:hunter2-secret@")
+    s = replace(settings, es=replace(settings.es, url=es_url), api=replace(settings.api, api_tokens=TOKEN))
+    client = create_app(s).test_client()
+    with caplog.at_level("DEBUG"):
+        searched = client.get("/api/search?q=maintainers", headers=AUTH)
+        asked = client.post("/api/ask", json={"question": QUESTION}, headers=AUTH)
+        health = client.get("/healthz")
+    assert searched.status_code == asked.status_code == health.status_code == 503
+    for resp in (searched, asked, health):
+        assert "hunter2-secret" not in resp.get_data(as_text=True)
+    assert "***@127.0.0.1" in searched.get_json()["error"]["message"]  # still says where it looked
+    assert caplog.records and "hunter2-secret" not in caplog.text

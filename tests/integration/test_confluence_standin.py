@@ -149,7 +149,7 @@ def test_recording_streams_from_disk(seeded, shared_data: Path, tmp_path: Path) 
     out = client.download_attachment(page_id, meta, tmp_path, max_bytes=50_000_000,
                                      setting="LORE_CONFLUENCE_RECORDING_MAX_BYTES")
     assert out.read_bytes() == (shared_data / "audio" / "jfk.wav").read_bytes()
-    assert re.match(r"att\d+-toc-call-recording\.wav$", out.name)
+    assert re.match(r"att\d+-[a-z0-9_]+-toc-call-recording\.wav$", out.name)  # id, a random part, the title
 
 
 def test_seeded_document_attachments_are_real_files(seeded, tmp_path: Path) -> None:

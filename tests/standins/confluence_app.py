@@ -100,7 +100,7 @@ def create_app(state: ConfluenceState) -> Flask:
         g.record = record
         with state.lock:
             state.requests.append(record)
-            user = _auth_user(state)
+            user = _auth_user(state) if request.headers.get("Authorization") else state.anonymous_visitor()
             record.user = user.account_id if user else None
             if user is None:
                 return _error(401, "Unauthorized; credentials are missing, wrong or expired")
@@ -218,8 +218,8 @@ def create_app(state: ConfluenceState) -> Flask:
             att = state.attachments.get(att_id)
             if att is None or att.page_id != content_id:
                 return _error(404, f"No attachment {att_id}")
-            return redirect(f"{state.base_path}/download/attachments/{content_id}/{quote_plus(att.title)}"
-                            f"?version={att.version}&api=v2", code=302)
+            return redirect(f"{state.download_origin or ''}{state.base_path}/download/attachments/{content_id}/"
+                            f"{quote_plus(att.title)}?version={att.version}&api=v2", code=302)
 
     @api.get("/download/attachments/<content_id>/<path:filename>")
     def download(content_id: str, filename: str):

@@ -120,6 +120,8 @@ def _nested(state: ConfluenceState, item: Content, expand: set[str]) -> Json:
 def attachment_json(state: ConfluenceState, att: Attachment, expand: set[str]) -> Json:
     page = state.contents[att.page_id]
     download = f"/download/attachments/{att.page_id}/{quote_plus(att.title)}?version={att.version}&api=v2"
+    if state.download_origin:
+        download = state.download_origin + download
     data: Json = {
         "id": att.id, "type": "attachment", "status": "current", "title": att.title,
         "metadata": {"mediaType": att.media_type, "comment": att.comment, "labels": {"results": [], "size": 0}},

@@ -48,6 +48,9 @@ class User:
     superuser: bool = False  # reads everything (the token user by default)
 
 
+ANONYMOUS = User("anonymous", "Anonymous", "", email_visible=False)  # a visitor without credentials
+
+
 @dataclass
 class Space:
     key: str
@@ -142,6 +145,13 @@ class ConfluenceState:
         self.requests: list[RequestRecord] = []
         self.lock = threading.RLock()
         self.seed: Any = None  # the SeedResult of seed_from_wiki, for second_sync
+        # The site-level switch for anonymous visitors (DC: global "Use Confluence" for Anonymous; Cloud: site
+        # settings > Anonymous access). Off, as on a new Cloud site: a space's Anonymous grant then lets no
+        # visitor in. No REST route reads it with a normal token; requests without credentials show it.
+        self.anonymous_access = False
+        # When set (an origin like http://127.0.0.1:8001): attachments live elsewhere. `_links.download` is an
+        # absolute link there, and Cloud's download route redirects there (as Cloud does to its media host).
+        self.download_origin: str | None = None
         self._ids = itertools.count(100001)
         self.add_user(User(SERVICE_ACCOUNT, "Lore Service", SERVICE_EMAIL, "Europe/Berlin",
                            {"confluence-users"}, superuser=True))
@@ -237,6 +247,7 @@ class ConfluenceState:
         return chain[::-1]
 
     def in_space(self, user: User, space: Space) -> bool:
+        # an Anonymous grant lets in anonymous visitors (only where the site admits them) and logged-in users
         return (user.superuser or space.anonymous or user.account_id in space.read_users
                 or bool(user.groups & space.read_groups))
 
@@ -252,6 +263,10 @@ class ConfluenceState:
         if not self.in_space(user, self.spaces[item.space]) or not self.passes(user, item):
             return False
         return all(self.passes(user, a) for a in self.ancestors(item) if a.status != "draft")
+
+    def anonymous_visitor(self) -> User | None:
+        """Who a request without credentials is: an anonymous visitor where the site lets them in, else nobody."""
+        return ANONYMOUS if self.anonymous_access else None
 
     def user_for_token(self, secret: str, email: str | None = None) -> User | None:
         account = self.tokens.get(secret)

@@ -142,3 +142,39 @@ def make_xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def write_large_docx(path, body_bytes: int, *, varied: bool = True, seed: int = 7) -> None:
+    """A Word file at `path` whose body (word/document.xml) holds about `body_bytes` of paragraphs.
+
+    Built next to python-docx's own parts but without its object model, streamed into the zip (a 400 MB body
+    never sits in memory). `varied=True`: random words that compress about like real prose with markup (a long
+    report near the 20 MB attachment cap); `varied=False`: empty paragraphs that deflate ~1000:1, as a zip bomb
+    does, with honest sizes in the zip directory.
+    """
+    import random
+    import zipfile
+
+    base = zipfile.ZipFile(io.BytesIO(make_docx(["placeholder"])))
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocabulary = ["".join(rng.choice(letters) for _ in range(rng.randint(2, 10))) for _ in range(20_000)]
+    head, tail = base.read("word/document.xml").split(b"<w:p>", 1)[0], b"<w:sectPr/></w:body></w:document>"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for info in base.infolist():
+            if info.filename != "word/document.xml":
+                out.writestr(info, base.read(info.filename))
+        with out.open("word/document.xml", "w", force_zip64=True) as body:
+            body.write(head)
+            written = len(head)
+            while written < body_bytes:
+                if varied:  # paragraphs of short formatted runs, as Word writes them (spell-check, edits)
+                    block = b"".join(b"<w:p>" + b"".join(
+                        b'<w:r><w:rPr><w:lang w:val="en-GB"/></w:rPr><w:t xml:space="preserve">'
+                        + " ".join(rng.choices(vocabulary, k=rng.randint(2, 8))).encode() + b" </w:t></w:r>"
+                        for _ in range(12)) + b"</w:p>" for _ in range(20))
+                else:  # empty paragraphs: the most elements per byte, the worst case for a parsed tree
+                    block = b"<w:p/>" * 1000
+                body.write(block)
+                written += len(block)
+            body.write(tail)

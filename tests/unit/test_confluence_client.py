@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from backend.confluence import ConfluenceClient
+from backend.documents import CONFLUENCE_ANONYMOUS
 from backend.errors import (
     ConfigError,
     ExtractionError,
@@ -21,9 +22,12 @@ from backend.errors import (
     SourceError,
     SourceNotFound,
 )
+from backend.identity import IdentityResolver
 from backend.settings import ConfluenceSettings
 from tests.standins.confluence_app import ConfluenceState, StandinServer, User, serve
 from tests.standins.confluence_storage import paragraphs
+from tests.standins.elsewhere import BODY as ELSEWHERE_BODY
+from tests.standins.elsewhere import elsewhere
 
 ALICE = "712020:alice"
 
@@ -35,6 +39,7 @@ def small_state(base_path: str = "/wiki", pages: int = 12) -> ConfluenceState:
                    token="alice-token")
     state.add_user(User("712020:hidden", "Hidden", "hidden@example.com", email_visible=False))
     state.add_space("DOCS", "Docs", groups={"confluence-users"}, anonymous=True)
+    state.anonymous_access = True  # the site lets anonymous visitors in: DOCS is public
     home = state.add_page("DOCS", "Home", paragraphs("Welcome"))
     parent = state.add_page("DOCS", "Finance", paragraphs("Budgets"), home.id)
     state.restrict(parent.id, groups={"finance"})
@@ -196,6 +201,57 @@ def test_download_streams_to_disk_and_enforces_the_cap(server: StandinServer, st
     assert list((tmp_path / "dl3").iterdir()) == []
 
 
+def test_the_credentials_go_only_to_the_confluence_origin(tmp_path: Path) -> None:
+    with elsewhere() as other:
+        # Data Center: an absolute `_links.download` to another origin is refused, with the reason, unfetched
+        state = small_state("/confluence")
+        state.download_origin = other.url
+        att = state.add_attachment(state.ids["home"], "notes.txt", "text/plain", data=b"hello")
+        with serve(state) as srv:
+            client = make_client(srv)
+            meta = next(a for a in client.attachments(state.ids["home"]) if a["id"] == att.id)
+            with pytest.raises(ExtractionError, match="not to its own site") as caught:
+                client.download_attachment(state.ids["home"], meta, tmp_path, max_bytes=1000)
+            assert caught.value.code == "foreign_link" and "'notes.txt'" in caught.value.message
+            # ... and so is a next-page link that leaves the site
+            state.inject("/rest/api/content/search", 200, body={"results": [], "_links": {
+                "next": other.url + "/rest/api/content/search?cursor=abc"}})
+            with pytest.raises(SourceError, match="not to its own site"):
+                list(client.space_content_ids("DOCS"))
+        assert other.requests == []
+        # Cloud: the download redirects to a media host; the file arrives, the credentials do not
+        state = small_state("/wiki")
+        state.download_origin = other.url
+        att = state.add_attachment(state.ids["home"], "notes.txt", "text/plain", data=b"hello")
+        with serve(state) as srv:
+            client = make_client(srv)
+            meta = next(a for a in client.attachments(state.ids["home"]) if a["id"] == att.id)
+            out = client.download_attachment(state.ids["home"], meta, tmp_path, max_bytes=1000)
+        assert out.read_bytes() == ELSEWHERE_BODY
+        assert [auth for _path, auth in other.requests] == [None]
+
+
+def test_a_download_never_writes_through_a_planted_file_or_outside_its_directory(tmp_path: Path) -> None:
+    state = small_state("/confluence")  # Data Center: the id names the file, not the URL
+    att = state.add_attachment(state.ids["home"], "notes.txt", "text/plain", data=b"hello")
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    dest = tmp_path / "dl"
+    dest.mkdir()
+    for name in (f"{att.id}-notes.txt", f"{att.id}-notes.txt.part"):  # the names a fixed scheme would use
+        (dest / name).symlink_to(victim)
+    with serve(state) as srv:
+        client = make_client(srv)
+        meta = next(a for a in client.attachments(state.ids["home"]) if a["id"] == att.id)
+        out = client.download_attachment(state.ids["home"], meta, dest, max_bytes=1000)
+        assert victim.read_text() == "precious"
+        assert out.parent == dest and not out.is_symlink() and out.read_bytes() == b"hello"
+        assert out.stat().st_mode & 0o077 == 0  # readable by the connector's user only
+        meta["id"] = "../../escaped"  # ids come from the server: never a path
+        out = client.download_attachment(state.ids["home"], meta, dest, max_bytes=1000)
+    assert out.parent == dest and not list(tmp_path.parent.glob("escaped*"))
+
+
 def test_restrictions_of_the_page_and_every_ancestor(server: StandinServer, state: ConfluenceState) -> None:
     client = make_client(server)
     child = client.get_content(state.ids["child"])
@@ -233,6 +289,21 @@ def test_space_identities_users_and_groups(server: StandinServer) -> None:
     assert client.find_user_by_email("nobody@example.com") is None
     assert client.user_groups(ALICE) == ["confluence-users", "finance"]
     assert client.server_timezone() == "Europe/Berlin"
+
+
+def test_an_anonymous_grant_is_public_only_where_the_site_lets_anonymous_visitors_in(server: StandinServer,
+                                                                                       state: ConfluenceState) -> None:
+    client = make_client(server)
+    assert client.space_read_identities("DOCS") == ["confluence-group:confluence-users", "public"]
+    state.anonymous_access = False  # the site admin turned anonymous access off; the space grant stays
+    assert client.space_read_identities("DOCS") == [CONFLUENCE_ANONYMOUS, "confluence-group:confluence-users"]
+    # the check was a plain anonymous visit: no credentials sent
+    probes = [r for r in state.requests if r.user != "557058:lore-svc"]
+    assert [(r.path, r.status) for r in probes] == [("/rest/api/space/DOCS", 200), ("/rest/api/space/DOCS", 401)]
+    # what that grant still reaches: people Lore matches to a Confluence account, never an unknown asker
+    people = IdentityResolver(client)
+    assert CONFLUENCE_ANONYMOUS in people.resolve("alice@example.com")
+    assert people.resolve("nobody@example.com") == ["public"]
 
 
 def test_create_page_and_versioned_properties(server: StandinServer, state: ConfluenceState) -> None:
@@ -290,7 +361,8 @@ def test_cloud_calls_exactly_the_v1_routes_under_wiki(tmp_path: Path) -> None:
         ("POST", "/rest/api/content/{id}/property"),
         ("PUT", "/rest/api/content/{id}/property/k"),
     }
-    assert all(r.user == "557058:lore-svc" for r in state.requests)  # Basic email:token on every call
+    # Basic email:token on every call but the one anonymous visit that checks the space's Anonymous grant
+    assert [r.path for r in state.requests if r.user != "557058:lore-svc"] == ["/rest/api/space/DOCS"]
 
 
 def test_data_center_calls_the_same_routes_at_the_base_with_a_bearer_token(tmp_path: Path) -> None:
@@ -302,7 +374,7 @@ def test_data_center_calls_the_same_routes_at_the_base_with_a_bearer_token(tmp_p
     assert "/rest/api/content/{id}/child/attachment/{id}/download" not in paths  # DC uses _links.download
     assert "/download/attachments/{id}/notes.txt" in paths
     assert "/rest/api/content/search" in paths and "/rest/api/space/DOCS" in paths
-    assert all(r.user == "557058:lore-svc" for r in state.requests)
+    assert [r.path for r in state.requests if r.user != "557058:lore-svc"] == ["/rest/api/space/DOCS"]
 
 
 def test_base_url_and_auth_for_cloud_and_data_center() -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -10,7 +14,15 @@ import pytest
 
 from backend.errors import ExtractionError
 from connector.extract import extract_text, is_recording, kind_of
-from tests.standins.files import make_corrupt_pdf, make_docx, make_encrypted_pdf, make_pdf, make_pptx, make_xlsx
+from tests.standins.files import (
+    make_corrupt_pdf,
+    make_docx,
+    make_encrypted_pdf,
+    make_pdf,
+    make_pptx,
+    make_xlsx,
+    write_large_docx,
+)
 
 LIMIT = 20_000_000  # the default attachment_max_bytes
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -208,6 +220,79 @@ def test_zip_bombs_are_refused_before_parsing(write, tmp_path):
     assert bomb.stat().st_size < 100_000
     message = reason(bomb, DOCX, max_unzipped=1_000_000)
     assert "expands to 5.0 MB when unzipped" in message and "skipped" in message
+
+
+# Extraction in a fresh process with its address space capped, so a reader that builds a bomb into memory fails
+# there (MemoryError) instead of swapping the test machine; it reports its outcome and its peak RSS.
+_MEASURE = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+from backend.errors import ExtractionError
+from connector.extract import extract_text
+try:
+    outcome = "%d chars" % len(extract_text(sys.argv[1], "", "big.docx", 20_000_000))
+except ExtractionError as exc:
+    outcome = "refused: %s" % exc
+print(outcome)
+# VmHWM, not ru_maxrss: Linux carries the parent's peak (pytest with torch loaded) over an exec into ru_maxrss
+print([int(line.split()[1]) // 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:")][0])
+"""
+
+
+def _extract_in_a_process(path: Path) -> tuple[str, int]:
+    """(outcome line, peak RSS in MB) of extracting `path` in a child process."""
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome, peak = done.stdout.strip().splitlines()[-2:]
+    return outcome, int(peak)
+
+
+def test_a_bomb_of_empty_paragraphs_is_refused_in_bounded_memory(tmp_path):
+    bomb = tmp_path / "bomb.docx"
+    write_large_docx(bomb, 100_000_000, varied=False)  # 100 MB of <w:p/> declared honestly, in ~200 kB
+    assert bomb.stat().st_size < 1_000_000
+    outcome, peak_mb = _extract_in_a_process(bomb)
+    assert outcome.startswith("refused: Word document has more than") and "zip bomb" in outcome, outcome
+    assert peak_mb < 200, peak_mb  # python-docx's whole tree of it: 3-4 GB
+
+
+def test_a_long_report_is_read_to_the_text_budget_in_bounded_memory(tmp_path):
+    report = tmp_path / "report.docx"
+    write_large_docx(report, 50_000_000)  # ~10 MB zipped: prose in short formatted runs, as Word writes it
+    outcome, peak_mb = _extract_in_a_process(report)
+    assert outcome.endswith(" chars") and 1_900_000 < int(outcome.split()[0]) <= 2_000_000, outcome  # the budget
+    assert peak_mb < 200, peak_mb  # python-docx: ~550 MB for this one, 1.1 GB for a 20 MB file
+
+
+def test_a_part_read_whole_is_capped_and_a_forged_size_reads_as_corrupt(write, tmp_path):
+    deck = zipfile.ZipFile(io.BytesIO(make_pptx([("Plan", ["ship it"])])))
+    padded = tmp_path / "padded.pptx"
+    with zipfile.ZipFile(padded, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for info in deck.infolist():
+            data = deck.read(info.filename)
+            if info.filename == "ppt/slides/slide1.xml":  # a slide is parsed whole: 17 MB of it is a bomb
+                data = data.replace(b"</p:sld>", b"<!---->" * 2_500_000 + b"</p:sld>")  # 2.5M nodes in a tree
+            out.writestr(info.filename, data)
+    message = reason(padded, PPTX)
+    assert "ppt/slides/slide1.xml" in message and "parsed whole" in message and "16.0 MB" in message
+    # a zip directory that understates a part's size does not get more inflated: zipfile stops at the declared
+    # size and the CRC check fails
+    forged = _understate(make_docx(["word " * 200_000]), "word/document.xml", 1000)
+    assert "Bad CRC-32" in reason(write("forged.docx", forged), DOCX)
+
+
+def _understate(zipped: bytes, member: str, size: int) -> bytes:
+    """The zip with `member`'s uncompressed size set to `size` in its local header and central directory entry."""
+    data = bytearray(zipped)
+    info = zipfile.ZipFile(io.BytesIO(zipped)).getinfo(member)
+    struct.pack_into("<I", data, info.header_offset + 22, size)
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        if data[at + 46:at + 46 + len(member)] == member.encode():
+            struct.pack_into("<I", data, at + 24, size)
+        at = data.find(b"PK\x01\x02", at + 4)
+    return bytes(data)
 
 
 class _Collect(logging.Handler):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from connector.confluence.source import ConfluenceSource, ConfluenceSpaceView, c
 from connector.source import Access, Existence, Skipped
 from tests.standins.confluence_app import ConfluenceState, StandinServer, User, serve
 from tests.standins.confluence_storage import paragraphs
+from tests.standins.elsewhere import elsewhere
 
 ALICE = "712020:alice"
 EVERYONE = ("confluence-group:confluence-users", "public")
@@ -25,6 +27,7 @@ def state() -> ConfluenceState:
     s = ConfluenceState()
     s.add_user(User(ALICE, "Alice", "alice@example.com", groups={"confluence-users", "finance"}), token="alice")
     s.add_space("DOCS", "Docs", groups={"confluence-users"}, anonymous=True)
+    s.anonymous_access = True  # the site admits anonymous visitors, so the grant makes DOCS public
     home = s.add_page("DOCS", "Home", paragraphs("Welcome"))
     finance = s.add_page("DOCS", "Finance", paragraphs("Budgets"), home.id)
     s.restrict(finance.id, groups={"finance"})
@@ -113,10 +116,40 @@ def test_attachments_are_extracted_or_skipped_with_a_reason_before_any_download(
     downloads = [r.path for r in state.requests if "download" in r.path]
     never = {a.id for a in state.attachments.values() if a.title in ("photo.png", "empty.txt")}
     assert downloads and not [p for p in downloads if any(i in p for i in never) or "photo" in p or "empty" in p]
-    assert not list(tmp_path.iterdir())  # the downloaded file is gone once extracted
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # the downloaded file is gone once extracted
     call = kids["call.mp4"]
     assert call.kind == "recording" and call.fetch is None
     assert call.handoff(call) == "noted" and handed == [(state.ids["open"], "call.mp4")]
+
+
+def test_downloads_are_staged_in_a_private_directory_per_run_removed_at_the_end(server, state) -> None:
+    settings = server.settings()
+    client = ConfluenceClient(settings, sleep=lambda _s: None)
+    runs = [ConfluenceSource(client, settings), ConfluenceSource(client, settings)]  # default place: system temp
+    view = runs[0].open_space(SpaceConfig("DOCS"))
+    notes = {k.title: k for k in by_title(view)["Open"].children()}["notes.txt"]
+    assert notes.fetch(notes) == "meeting notes in plain text"
+    staging = [run.staging_dir() for run in runs]
+    assert staging[0] != staging[1]  # not one fixed, shared /tmp/lore-attachments
+    for path in staging:
+        assert path.parent == Path(tempfile.gettempdir()) and path.stat().st_mode & 0o777 == 0o700
+        assert list(path.iterdir()) == []  # each file goes as soon as its text is out
+    for run in runs:
+        run.close()
+    assert not any(path.exists() for path in staging)
+
+
+def test_an_attachment_link_to_another_origin_is_skipped_with_the_reason(tmp_path) -> None:
+    state = ConfluenceState(base_path="/confluence")  # Data Center downloads follow `_links.download`
+    state.add_space("DOCS", "Docs", groups={"confluence-users"})
+    page = state.add_page("DOCS", "Home", paragraphs("Welcome"))
+    state.add_attachment(page.id, "notes.txt", "text/plain", b"meeting notes")
+    with elsewhere() as other, serve(state) as srv:
+        state.download_origin = other.url
+        kids = by_title(open_view(srv, tmp_path))["Home"].children()
+        with pytest.raises(Skipped, match="not to its own site .*; Lore does not send the Confluence credentials"):
+            kids[0].fetch(kids[0])
+        assert other.requests == []
 
 
 def test_a_lazy_fetch_indexes_the_version_it_really_read(server, state, tmp_path) -> None:
