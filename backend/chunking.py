@@ -11,7 +11,13 @@ from collections.abc import Iterable, Iterator
 
 from backend.documents import Chunk, Document, chunk_id
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Only the opening marks are matched by a regex; the closing `#`s and blanks are stripped with str methods. The
+# old one-regex form (`(.+?)\s*#*\s*$`) retried the closing run at every character: 20k characters took 2 s.
+_HEADING_START = re.compile(r"(#{1,6})\s+\S")
+# A "heading" longer than this is a paragraph that starts with `#` (the longest heading in the 553-page sample wiki
+# has 227 characters; Confluence caps page titles at 255). It also keeps heading paths, which every chunk of the
+# section carries into its embedding text, short.
+MAX_HEADING_CHARS = 300
 
 
 def _lines(text: str) -> Iterator[str]:
@@ -61,13 +67,13 @@ def _pieces(lines: Iterable[str], words: int, overlap: int) -> Iterator[tuple[li
     for line in lines:
         if line.lstrip().startswith("```"):
             in_code = not in_code
-        m = None if in_code else _HEADING.match(line)
-        if m:
+        heading = None if in_code else _heading(line)
+        if heading:
             yield from flush(carry=False)
-            level = len(m.group(1))
+            level, title = heading
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, m.group(2).strip()))
+            stack.append((level, title))
             continue
         tokens = line.split()
         if not tokens:
@@ -76,16 +82,30 @@ def _pieces(lines: Iterable[str], words: int, overlap: int) -> Iterator[tuple[li
             continue
         if len(tokens) > words - count and fresh >= words // 2:
             yield from flush(carry=True)  # prefer a line boundary to a cut mid-line
-        while tokens:
+        at = 0  # tokens of this line already placed (an index, not `tokens = tokens[room:]`: on a 1M-word
+        # line, re-slicing the rest for every chunk was quadratic)
+        while at < len(tokens):
             room = words - count
             if room <= 0:
                 yield from flush(carry=True)
                 continue
-            take, tokens = tokens[:room], tokens[room:]
+            take = tokens[at:at + room]
+            at += len(take)
             # keep a short line whole; split only lines longer than the room left
-            buf.append(line if not tokens and len(take) == len(line.split()) else " ".join(take))
+            buf.append(line if len(take) == len(tokens) else " ".join(take))
             count += len(take)
             fresh += len(take)
-            if tokens:
+            if at < len(tokens):
                 yield from flush(carry=True)
     yield from flush(carry=False)
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, title) for a Markdown heading line (`## Title ##`), else None. Linear in the line's length."""
+    if not line.startswith("#") or len(line) > MAX_HEADING_CHARS:
+        return None
+    m = _HEADING_START.match(line)
+    if not m:
+        return None
+    title = line[m.end() - 1:].rstrip().rstrip("#").strip()
+    return len(m.group(1)), title or "#"  # "# ###": the old pattern's lazy group kept one mark

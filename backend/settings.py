@@ -115,6 +115,13 @@ class ConfluenceSettings:
     sync_batch_size: int = 25  # pages indexed between two checkpoints of the cursor
     # an incremental sync turns into a full pass (comments/attachments re-listed, then pruned) this often
     full_sync_hours: float = 24.0
+    # seconds one item may spend turning into text (a page's storage body, a comment, an attachment's extraction);
+    # past it the item is skipped with the reason and not tried again until it changes. Measured on the 2-core
+    # dev box: a 1 MB page converts in 0.2 s and the pathological 2 MB bodies of tests/unit in under 2 s; attachments
+    # are extracted in a child process (0.2 s to start), and the slowest we measured, a 600-page PDF read up to the
+    # 2M-character text cap, took 4 s (a 200k-cell workbook 2.5 s). 120 s is ~30x that, for a loaded box and heavy
+    # real PDFs, while a parser that hangs costs a sync worker at most two minutes, once per item version.
+    item_seconds: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,19 @@ SOURCE_OVERHEAD_TOKENS = 24  # the <source n=".." title=".."> tags, title and se
 MIN_PASSAGE_TOKENS = 40  # a passage cut shorter than this (~30 words) says too little to be worth its place
 MAX_OVERLAP_WORDS = 80  # chunks overlap by Settings.chunk.overlap (40) words; look a little further
 
-# HTML that Confluence exports and Markdown converters leave behind (only known tag names: `List<T>` stays)
+# HTML that Confluence exports and Markdown converters leave behind (only known tag names: `List<T>` stays).
+# Passages are text any page author wrote, so every pattern is linear: a scan stops at the next `<` (or `[`) where
+# the next match could start, instead of rescanning the same stretch from every `<` of "<!--<!--<!--..." (the
+# lazy `.*?` forms took minutes on a 2 MB passage).
 _HTML_TAG = re.compile(
     r"</?(?:a|span|div|p|br|hr|img|meta|table|thead|tbody|tr|td|th|ul|ol|li|strong|em|b|i|u|code|pre|sup|sub|"
-    r"h[1-6]|font|col|colgroup|tt|blockquote)\b[^>]{0,500}>", re.I)
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_HTML_ROW = re.compile(r"<tr\b[^>]{0,200}>(.{0,5000}?)</tr>", re.S | re.I)  # bounded: no runaway on a broken table
-_HTML_CELL = re.compile(r"<t[dh]\b[^>]{0,200}>(.*?)</t[dh]>", re.S | re.I)
-_MD_LINK = re.compile(r"\[([^\]\n]{0,200})\]\((?:https?://|www\.)[^)\s]{0,500}\)")  # [text](url) -> text
+    r"h[1-6]|font|col|colgroup|tt|blockquote)\b[^<>]{0,500}+>", re.I)
+_HTML_COMMENT = re.compile(r"<!--(?:[^<-]++|-(?!->)|<(?!!--))*+-->")  # "<!-- a <!-- b -->" drops "<!-- b -->" only
+# a row (at most 5000 characters: no runaway on a broken table) ends at its </tr>, never inside the next <tr>
+_HTML_ROW = re.compile(r"<tr\b[^<>]{0,200}+>((?:[^<]|<(?!/?tr\b)){0,5000}+)</tr>", re.I)
+# a cell ends at its </td>, or where the next cell starts (HTML lets authors leave cells unclosed)
+_HTML_CELL = re.compile(r"<t[dh]\b[^<>]{0,200}+>((?:[^<]++|<(?!/?t[dh]\b))*+)(?:</t[dh]>)?", re.I)
+_MD_LINK = re.compile(r"\[([^\[\]\n]{0,200}+)\]\((?:https?://|www\.)[^)\[\]\s]{0,500}+\)")  # [text](url) -> text
 _MD_ESCAPE = re.compile(r"\\([\[\]_*#`|<>()-])")
 _RULE = re.compile(r"-{4,}")  # table separators |-----|-----|
 _NESTED_BULLET = re.compile(r"^(?:[ \t]*-[ \t]+)+(?=-?[ \t]*\S)", re.M)  # "- - item" -> "- item"

@@ -26,8 +26,10 @@ from backend.confluence.client import restriction_identities
 from backend.errors import ExtractionError, SourceNotFound
 from backend.settings import ConfluenceSettings
 from backend.spaces import SpaceConfig
+from connector.budget import Deadline, OverBudget
 from connector.confluence.storage import storage_to_text
-from connector.extract import extract_text, is_recording, kind_of
+from connector.extract import is_recording, kind_of
+from connector.extract.isolated import extract_text_within
 from connector.source import Access, Existence, Skipped, Source, SourceDoc, SpaceView, Unit
 
 log = logging.getLogger(__name__)
@@ -178,7 +180,16 @@ class ConfluenceSpaceView(SpaceView):
         doc.version = str(version.get("number", doc.version))
         doc.updated = version.get("when", doc.updated)
         doc.title = data.get("title", doc.title)
-        return storage_to_text(data.get("body", {}).get("storage", {}).get("value", ""))
+        return self._convert(data.get("body", {}).get("storage", {}).get("value", ""))
+
+    def _convert(self, body: str) -> str:
+        """Storage XHTML to text within the item's time budget; over it, `Skipped` (the runner remembers it)."""
+        seconds = self.src.settings.item_seconds
+        try:
+            return storage_to_text(body, Deadline(seconds))
+        except OverBudget:
+            raise Skipped(f"converting its text took longer than {seconds:g} s (LORE_CONFLUENCE_ITEM_SECONDS); "
+                          "skipped until it is edited") from None
 
     def _children_fn(self, row: Json) -> Callable[[], list[SourceDoc]] | None:
         if row["type"] != "page" and row["type"] != "blogpost":
@@ -206,7 +217,7 @@ class ConfluenceSpaceView(SpaceView):
         return SourceDoc(
             id=doc_id("comment", com["id"]), kind="comment", title=com.get("title", ""), url=url, space=self.key,
             version=str(version.get("number", 0)), updated=version.get("when"), access=access, parent_id=parent,
-            fetch=lambda _doc: storage_to_text(body),  # the listing carried the body: no second call
+            fetch=lambda _doc: self._convert(body),  # the listing carried the body: no second call
         )
 
     def _attachment(self, page_native: str, parent: str, access: Access, att: Json) -> SourceDoc:
@@ -242,7 +253,7 @@ class ConfluenceSpaceView(SpaceView):
         except SourceNotFound:
             raise Skipped("deleted in Confluence while the sync ran") from None
         try:
-            return extract_text(path, media, title, cap)
+            return extract_text_within(path, media, title, cap, self.src.settings.item_seconds)
         except ExtractionError as exc:
             raise Skipped(exc.message) from None
         finally:

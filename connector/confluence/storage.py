@@ -3,6 +3,8 @@
 The output is what the heading-aware chunker reads: `#` heading lines, `- item` lists, `| a | b |` table rows,
 fenced code blocks, paragraphs separated by blank lines. Storage bodies are often not well-formed XML, so we
 parse with libxml2's forgiving HTML parser and never raise: on total failure we fall back to tag stripping.
+Any page author writes this input, so every step is linear in its length (a 2 MB body converts in about a
+second whatever it holds) and checks an optional `Deadline` as it goes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from connector.budget import Deadline, OverBudget
+
 log = logging.getLogger(__name__)
 
 # --- pre-parse repairs -------------------------------------------------------------------------------------------
@@ -25,10 +29,18 @@ _CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)", re.S)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Older libxml2 ignores `/>` on non-void elements, so `<ac:emoticon/> text` would swallow the text; spell
-# self-closing tags out as an empty pair.
-_SELF_CLOSING = re.compile(r"""<([A-Za-z][\w:.-]*)((?:\s+[^\s=/>]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*/>""")
+# self-closing tags out as an empty pair. The pattern matches EVERY start tag, complete or not (the `/>` is an
+# optional group), with possessive quantifiers: each match only moves forward and the next search starts where
+# it ended, so the text is scanned once. Requiring `/>` instead made every `<` rescan the rest of a broken tag:
+# `"<x a " * n` took 7 s at 40 KB, hours at 2 MB. A `<` cannot sit in a tag name, attribute name or bare value.
+_START_TAG = re.compile(
+    r"""<([A-Za-z][\w:.-]*+)((?:\s++[^\s=/<>]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'<>]++))?+)*+)\s*+(/>)?"""
+)
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
-_TAGS = re.compile(r"<[^>]*>")
+# `[^<>]`, not `[^>]`: an unclosed `<` must not scan to the next `>` far away (quadratic on "<<<<...").
+_TAGS = re.compile(r"<[^<>]*+>")
+_BREAKS = re.compile(r"</?(?:p|div|h[1-6]|li|tr|br|table|ul|ol|pre)\b[^<>]*+>", re.I)
+_BACKTICKS = re.compile(r"`{3,}")
 _SCHEME = re.compile(r"^(?:https?://|mailto:)", re.I)
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
 # A `<br>` inside a paragraph must survive whitespace collapsing; a private-use code point marks it.
@@ -61,17 +73,27 @@ _MAX_COLSPAN = 50
 _MAX_DEPTH = 120
 
 
-def storage_to_text(xhtml: str) -> str:
-    """Convert a storage-format body to structured plain text. Never raises."""
-    if not xhtml or not xhtml.strip():
+def storage_to_text(xhtml: str, deadline: Deadline | None = None) -> str:
+    """Convert a storage-format body to structured plain text.
+
+    Never raises, except `OverBudget` when `deadline` passes before the conversion is done.
+    """
+    return _convert(xhtml or "", deadline or Deadline(None), in_html=False)
+
+
+def _convert(xhtml: str, deadline: Deadline, in_html: bool) -> str:
+    if not xhtml.strip():
         return ""
     try:
-        root = _parse(xhtml)
+        root = _parse(xhtml, deadline)
         if root is None:
             return ""
-        return _finish(_Renderer().blocks(root, 0))
+        return _finish(_Renderer(deadline, in_html).blocks(root, 0))
+    except OverBudget:
+        raise
     except Exception:  # noqa: BLE001 - a page we cannot parse still has words worth indexing
         log.debug("storage body could not be parsed; falling back to tag stripping", exc_info=True)
+        deadline.check()
         return _strip_tags(xhtml)
 
 
@@ -102,11 +124,13 @@ def storage_links(xhtml: str) -> list[str]:
     return list(seen)
 
 
-def _parse(xhtml: str) -> etree._Element | None:
+def _parse(xhtml: str, deadline: Deadline | None = None) -> etree._Element | None:
+    deadline = deadline or Deadline(None)
     text = _XML_DECL.sub("", xhtml, count=1)
     text = _CDATA.sub(lambda m: html.escape(m.group(1), quote=False), text)
     text = _CONTROL.sub("", text)
-    text = _SELF_CLOSING.sub(_expand_self_closing, text)
+    text = _START_TAG.sub(_expand_self_closing, text)
+    deadline.check()
     parser = etree.HTMLParser(
         recover=True, remove_comments=True, remove_pis=True, no_network=True, huge_tree=True, encoding="utf-8"
     )
@@ -115,19 +139,20 @@ def _parse(xhtml: str) -> etree._Element | None:
     if any(e.level == etree.ErrorLevels.FATAL for e in parser.error_log):
         # e.g. "Excessive depth in document": libxml2 stops and returns a truncated tree; stripping keeps the words
         raise ValueError(f"HTML parser gave up: {parser.error_log.last_error}")
+    deadline.check()
     return root
 
 
 def _expand_self_closing(m: re.Match[str]) -> str:
     name = m.group(1)
-    if name.lower() in _VOID:
+    if not m.group(3) or name.lower() in _VOID:  # an open tag (or a broken one): left as it is
         return m.group(0)
     return f"<{name}{m.group(2)}></{name}>"
 
 
 def _strip_tags(xhtml: str) -> str:
     text = _CDATA.sub(lambda m: m.group(1), xhtml)
-    text = re.sub(r"</?(?:p|div|h[1-6]|li|tr|br|table|ul|ol|pre)\b[^>]*>", "\n", text, flags=re.I)
+    text = _BREAKS.sub("\n", text)
     text = html.unescape(_TAGS.sub(" ", text))
     return _finish([line for line in (_collapse(x) for x in text.split("\n")) if line])
 
@@ -154,9 +179,10 @@ def _tag(el: etree._Element) -> str:
 
 def _fence(body: str, lang: str = "") -> str:
     body = body.strip("\n")
-    ticks = "```"
-    while ticks in body:  # a longer fence than any backtick run inside keeps the block intact
-        ticks += "`"
+    # a longer fence than any backtick run inside keeps the block intact (one scan: growing the fence a tick at a
+    # time and searching again was quadratic on a body of backticks)
+    longest = max((len(run) for run in _BACKTICKS.findall(body)), default=2)
+    ticks = "`" * (longest + 1)
     return f"{ticks}{lang}\n{body}\n{ticks}"
 
 
@@ -189,6 +215,10 @@ class _Flow:
 class _Renderer:
     """Walks the parsed tree. `blocks()` renders a container; `_node()` yields str (inline) or list (blocks)."""
 
+    def __init__(self, deadline: Deadline, in_html: bool = False):
+        self.deadline = deadline
+        self.in_html = in_html  # inside an html macro's body: a nested one is not parsed again
+
     def blocks(self, el: etree._Element, depth: int) -> list[str]:
         flow = _Flow()
         for item in self._children(el, depth):
@@ -219,6 +249,7 @@ class _Renderer:
         tag = _tag(el)
         if not tag or tag in _DROP:
             return
+        self.deadline.check()  # once per element: ~50 ns against the microseconds an element costs
         if depth > _MAX_DEPTH:
             yield " " + " ".join(t for t in el.itertext()) + " "
             return
@@ -271,7 +302,10 @@ class _Renderer:
             return
         plain = next((c for c in el if _tag(c) == "ac:plain-text-body"), None)
         if name == "html" and plain is not None:  # raw HTML pasted into the page: convert it like the page
-            yield [storage_to_text("".join(plain.itertext())).strip()]
+            body = "".join(plain.itertext())
+            # once: html macros nested in html macros (an unclosed CDATA repeated) re-parsed the rest of the page
+            # at every level, ~100 levels deep before Python's recursion limit stopped it
+            yield [(_strip_tags(body) if self.in_html else _convert(body, self.deadline, in_html=True)).strip()]
             return
         if name in _CODE_MACROS or plain is not None:
             if plain is not None:

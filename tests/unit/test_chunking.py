@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import tracemalloc
 
-from backend.chunking import chunk_document
+from backend.chunking import MAX_HEADING_CHARS, chunk_document
 from backend.documents import Document
+from backend.settings import ChunkSettings
+from tests.timing import timed
 
 
 def chunks(text: str, words: int = 200, overlap: int = 40):
@@ -57,3 +59,25 @@ def test_hash_lines_inside_code_blocks_are_code_not_headings():
     got = chunks(text)
     assert [c.heading_path for c in got] == [["Setup"]]
     assert "# install deps" in got[0].text
+
+
+def test_closing_marks_are_stripped_and_an_overlong_heading_is_body_text():
+    long_line = "# " + "Everyone who travels books the cheapest refundable fare and files receipts. " * 5
+    text = f"## Travel ##\nBook trains early.\n{long_line}\nKeep receipts.\n### C# tips\nUse records.\n"
+    got = chunks(text)
+    assert [c.heading_path for c in got] == [["Travel"], ["Travel", "C# tips"]]
+    # a 380-character "heading" is a paragraph that starts with #: its words stay searchable body text
+    assert "cheapest refundable fare" in got[0].text and "Keep receipts." in got[0].text
+    assert all(len(h) <= MAX_HEADING_CHARS for c in got for h in c.heading_path)
+
+
+def test_pathological_lines_are_chunked_in_linear_time():
+    # a run of `#` after a heading mark: the old pattern took 2 s at 20k characters and hours at 2 MB
+    hashes = "# " + "#" * 2_000_000 + "x"
+    got, _ = timed(lambda: chunks(hashes), 10, "a 2 MB run of # after a heading mark")
+    assert [c.heading_path for c in got] == [[]] and got[0].text.endswith("#x")
+    # one line of a million words as large as the indexer accepts: re-slicing the rest of the line for every
+    # chunk was quadratic (22 s)
+    cap = ChunkSettings().max_document_chars
+    got, _ = timed(lambda: chunks("word " * (cap // 5)), 10, "a 5 MB line of words")
+    assert len(got) == 1 + (cap // 5 - 200 + 159) // 160 and all(len(c.text.split()) <= 200 for c in got)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from connector.budget import Deadline, OverBudget
 from connector.confluence.storage import storage_links, storage_to_text
+from tests.timing import timed
 
 # A realistic page body as Confluence Cloud stores it (copied shapes: macro ids, schema versions, CDATA, &nbsp;).
 PAGE = """<ac:structured-macro ac:name="toc" ac:schema-version="1" ac:macro-id="4f3c2a"><ac:parameter \
@@ -216,3 +220,30 @@ def test_deeply_nested_lists_and_empty_table_rows():
     assert out.startswith("- item\n  - item\n") and out.count("item") == 900 and "bottom" in out
     table = "<table><tr><td>a</td><td>b</td></tr><tr><td> </td><td><br/></td></tr><tr><td>c</td><td></td></tr></table>"
     assert storage_to_text(table) == "| a | b |\n| c |  |\n"
+
+
+HTML_MACRO = '<ac:structured-macro ac:name="html"><ac:plain-text-body><![CDATA[<p>pasted '
+PATHOLOGICAL = {  # 2 MB bodies anyone who can edit a page could save; before/after timings in the commit message
+    "an unclosed tag repeated": "<x a " * 400_000,  # 7 s at 40 KB before: each `<` rescanned the rest
+    "a code block of backticks": "<pre>" + "`" * 2_000_000 + "</pre>",  # the fence grew a tick per scan
+    "stray < past what libxml2 nests": "<div>" * 5000 + "<" * 2_000_000,  # the tag-stripping fallback
+    "unclosed block tags in the fallback": "<div>" * 5000 + "<p " * 665_000,
+    "html macros in html macros": HTML_MACRO * (2_000_000 // len(HTML_MACRO)),  # each level re-parsed the rest
+}
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_pathological_2mb_bodies_convert_in_seconds(name: str) -> None:
+    body = PATHOLOGICAL[name]
+    out, _ = timed(lambda: storage_to_text(body), 10, f"converting {name} (2 MB)")
+    assert len(out) <= 3 * len(body)
+    if "pasted" in body:  # every word comes through (it was 92 of 26,666: the rest fell to the recursion limit)
+        assert out.count("pasted") == body.count("pasted")
+    if body.startswith("<pre>`"):  # the fence is still longer than any backtick run inside
+        assert out.startswith("`" * 2_000_001 + "\n") and out.count("`") == 3 * 2_000_000 + 2
+
+
+def test_a_conversion_past_its_deadline_stops_with_over_budget():
+    with pytest.raises(OverBudget):
+        storage_to_text(PAGE * 50, Deadline(0.0))
+    assert storage_to_text(PAGE, Deadline(60.0)) == storage_to_text(PAGE)

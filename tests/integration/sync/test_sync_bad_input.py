@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from backend.search import Searcher
@@ -76,8 +77,6 @@ def test_a_file_whose_declared_size_lies_is_streamed_to_disk_and_cut_off_at_the_
 
 
 def _with_cap(env: SyncEnv, cap: int):
-    from dataclasses import replace
-
     return replace(env.settings, confluence=replace(env.settings.confluence, attachment_max_bytes=cap))
 
 
@@ -92,3 +91,39 @@ def test_recordings_are_listed_for_the_minutes_pipeline_not_indexed(sync_env: Sy
     assert meet.recordings[0]["status"] == NOT_AVAILABLE  # the minutes pipeline is a later issue
     assert recording not in sync_env.doc_ids()
     assert "recording queued for minutes: not yet available" in meet.render()
+
+
+def test_a_page_over_the_time_budget_is_skipped_with_the_reason_and_not_fetched_again(sync_env: SyncEnv) -> None:
+    # A small budget instead of a pathological page: every body converts in linear time now, so "over budget"
+    # is a long page (3 MB, ~0.6 s here) against 0.1 s; the seeded pages convert in a few ms. One worker, so no
+    # page's clock runs while another page's conversion holds the interpreter.
+    paragraph = "<p>The quarterly report lists every budget line, owner and <b>deadline</b> of the project.</p>\n"
+    big = sync_env.state.add_page("REP", "Every budget line ever", paragraph * (3_000_000 // len(paragraph)),
+                                  parent_id=sync_env.seed.homes["REP"])
+    settings = replace(sync_env.settings, confluence=replace(sync_env.settings.confluence, item_seconds=0.1,
+                                                              workers=1))
+    big_id = f"confluence:page:{big.id}"
+
+    def body_fetches() -> int:
+        return len([r for r in sync_env.state.requests if r.path == f"/rest/api/content/{big.id}"
+                    and "body.storage" in r.query.get("expand", "")])
+
+    report = sync_env.runner(settings=settings).sync([sync_env.store.get_space("REP")], full=True)
+
+    rep = report.space("REP")
+    assert rep.status == "ok" and not rep.errors, rep.render()
+    assert list(reasons(report, "REP")) == ["Every budget line ever"]
+    why = reasons(report, "REP")["Every budget line ever"]
+    assert "took longer than 0.1 s" in why and "LORE_CONFLUENCE_ITEM_SECONDS" in why
+    assert why in rep.render()  # what `python -m connector sync` prints
+    # the rest of the space is indexed; the page is not
+    others = {f"confluence:page:{c.id}" for c in sync_env.state.contents.values()
+              if c.space == "REP" and c.type == "page" and c.id != big.id}
+    indexed = sync_env.doc_ids(settings)
+    assert others <= indexed and big_id not in indexed
+    assert body_fetches() == 1
+
+    again = sync_env.runner(settings=settings).sync([sync_env.store.get_space("REP")], full=True)
+
+    assert reasons(again, "REP") == {"Every budget line ever": why}  # still reported, from the remembered skip
+    assert body_fetches() == 1  # ...without downloading or converting that version again
