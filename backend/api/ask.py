@@ -14,7 +14,7 @@ import queue
 import threading
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from backend.api.auth import asker_identities, require_token
 from backend.errors import BadRequest
@@ -70,17 +70,14 @@ def search():
         raise BadRequest(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}.")
     svc = services()
     result = svc.searcher.search(q, asker_identities(svc.identity), k=k, mode=mode)
-    results = []
-    for rank, d in enumerate(result.docs, start=1):
-        row = {"rank": rank, "doc_id": d.doc_id, "title": d.title, "url": d.url, "snippet": d.snippet,
-               "passages": [{"chunk_id": h.chunk_id, "heading_path": h.heading_path, "snippet": h.snippet}
-                            for h in d.hits[:3]]}  # the page's best three passages: enough to judge it
-        if g.get("lore_admin"):
-            # BM25 scores carry index-wide term statistics (pages the asker cannot read count too): admins only
-            row["score"] = d.score
-        results.append(row)
+    # ranks, never scores: BM25 scores carry index-wide term statistics, so a caller could probe words of pages the
+    # asker cannot read (operators who want scores run `python -m backend search` next to the index)
     return jsonify({"query": result.query, "mode": result.mode, "took_ms": round(result.took_ms, 1),
-                    "results": results})
+                    "results": [{
+                        "rank": rank, "doc_id": d.doc_id, "title": d.title, "url": d.url, "snippet": d.snippet,
+                        "passages": [{"chunk_id": h.chunk_id, "heading_path": h.heading_path, "snippet": h.snippet}
+                                     for h in d.hits[:3]],  # the page's best three passages: enough to judge it
+                    } for rank, d in enumerate(result.docs, start=1)]})
 
 
 KEEPALIVE = ": keep-alive\n\n"

@@ -22,16 +22,11 @@ def configured_tokens(settings: ApiSettings) -> list[str]:
 
 
 def require_token(settings: ApiSettings) -> None:
-    """Raise NotAllowed unless the request carries one of the configured API tokens (or the admin token).
+    """Raise NotAllowed unless the request carries one of the configured API tokens.
 
-    Sets `g.lore_admin` when the caller used LORE_API_ADMIN_TOKEN: admins see what service callers must not
-    (search scores, which leak term statistics of pages the asker cannot read).
+    The admin token is not one of them: it manages spaces, and must not also ask as anyone.
     """
     tokens = configured_tokens(settings)
-    admin = settings.admin_token.strip()
-    g.lore_admin = False
-    if admin:
-        tokens = [*tokens, admin]
     if not tokens:
         raise NotAllowed("The API has no tokens configured, so it accepts no calls: set LORE_API_API_TOKENS "
                          "(comma-separated) on the server and send one as `Authorization: Bearer <token>`.")
@@ -45,7 +40,6 @@ def require_token(settings: ApiSettings) -> None:
         ok |= hmac.compare_digest(given.encode(), token.encode())
     if not ok:
         raise NotAllowed("The API token is not valid: check it against LORE_API_API_TOKENS on the server.")
-    g.lore_admin = bool(admin) and hmac.compare_digest(given.encode(), admin.encode())
 
 
 def asker_email(body: dict | None = None) -> str | None:

@@ -202,7 +202,7 @@ def test_search_shows_a_restricted_page_only_to_people_who_may_open_it(app: Flas
     assert "<mark>" in result["snippet"] and result["passages"]
 
 
-def test_search_gives_callers_ranks_and_only_the_admin_token_scores(corpus, es, embedder, confluence):
+def test_search_gives_ranks_not_scores_and_the_admin_token_cannot_search(corpus, es, embedder, confluence):
     # raw BM25 scores carry index-wide term statistics: a caller could probe words of pages they cannot read
     app = make_app(corpus, es, embedder, confluence.settings(), llm_url=closed_port_url(),  # search needs no model
                    admin_token="admin-token-1")
@@ -211,9 +211,8 @@ def test_search_gives_callers_ranks_and_only_the_admin_token_scores(corpus, es, 
     results = client.get(query, headers=AUTH).get_json()["results"]
     assert [r["rank"] for r in results] == [1, 2, 3]
     assert not any("score" in r for r in results)
-    admin = client.get(query, headers={"Authorization": "Bearer admin-token-1"}).get_json()["results"]
-    assert [r["doc_id"] for r in admin] == [r["doc_id"] for r in results]
-    assert all(isinstance(r["score"], float) for r in admin) and admin[0]["score"] >= admin[-1]["score"]
+    # the admin token manages spaces; it is no service token that may search as anyone
+    assert client.get(query, headers={"Authorization": "Bearer admin-token-1"}).status_code == 401
 
 
 def test_confluence_down_means_public_pages_only(corpus, es, embedder):
