@@ -156,14 +156,11 @@ class Prompt:
     source_texts: list[str] = field(default_factory=list)  # each source's text as the model sees it
 
 
-def format_sources(sources: Sequence[PromptSource], quote: Quoter | None = None) -> Defanged:
+def format_sources(sources: Sequence[PromptSource]) -> Defanged:
     """The sources block, every title, heading and passage defanged; payloads of all of them."""
-    q = quote or Quoter()
-    before = (len(q.payloads), q.removed)
-    blocks = [SOURCES_INTRO]
-    for s in sources:
-        blocks.append(_source_block(s, q)[0])
-    return Defanged("\n\n".join(blocks), q.payloads[before[0]:], q.removed - before[1])
+    q = Quoter()
+    blocks = [SOURCES_INTRO, *(_source_block(s, q)[0] for s in sources)]
+    return Defanged("\n\n".join(blocks), q.payloads, q.removed)
 
 
 def _source_block(s: PromptSource, q: Quoter) -> tuple[str, str]:
