@@ -1,7 +1,8 @@
 """Build the model's context from search hits: pages in relevance order, their best passages, within budget.
 
 Sources are pages (not chunks), numbered [1]..[n] by their best hit; a page's passages keep page order and
-lose the words they share with the previous passage (chunks overlap). Every passage is defanged on the way.
+lose the words they share with the previous passage (chunks overlap). Titles, headings and passages stay raw
+here: `prompts.format_sources` defangs every piece where it builds the prompt.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 from backend.answers.types import Source
 from backend.llm import CHARS_PER_TOKEN, estimate_tokens
-from backend.prompts import PromptSource, defang
+from backend.prompts import Passage, PromptSource
 from backend.search import Hit
 
 SOURCE_OVERHEAD_TOKENS = 24  # the <source n=".." title=".."> tags, title and separators of one page
@@ -41,14 +42,14 @@ _BLANK_LINES = re.compile(r"\n{2,}")  # blank lines cost a token each and separa
 @dataclass
 class _Page:
     source: Source
-    passages: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (chunk no, text, heading path)
+    # (chunk no, raw text, heading path, max chars when cut to the budget)
+    passages: list[tuple[int, str, list[str], int | None]] = field(default_factory=list)
 
 
 @dataclass
 class Context:
     sources: list[Source]
-    prompt_sources: list[PromptSource]
-    payloads: list[str]  # what defanged lines wanted the model to say (post-check input)
+    prompt_sources: list[PromptSource]  # raw: prompts.answer_messages defangs them and collects the payloads
     tokens: int  # estimated tokens of the sources block
     passages: int
 
@@ -57,7 +58,6 @@ def assemble(hits: Sequence[Hit], budget_tokens: int, max_sources: int, max_pass
     """Pick passages in hit order until `budget_tokens` (estimated) or the page/passage caps are reached."""
     pages: dict[str, _Page] = {}
     seen_text: set[str] = set()
-    payloads: list[str] = []
     used = 0
     for hit in hits:
         page = pages.get(hit.doc_id)
@@ -68,8 +68,8 @@ def assemble(hits: Sequence[Hit], budget_tokens: int, max_sources: int, max_pass
         key = _norm(hit.text)
         if not key or key in seen_text:  # the same text indexed twice (copied pages, re-chunked duplicates)
             continue
-        d = defang(compact(hit.text))
-        text = d.text.strip()
+        text = compact(hit.text)
+        limit = None
         cost = estimate_tokens(text) + (SOURCE_OVERHEAD_TOKENS if page is None else 0)
         if used + cost > budget_tokens:
             room = budget_tokens - used - (SOURCE_OVERHEAD_TOKENS if page is None else 0)
@@ -77,34 +77,32 @@ def assemble(hits: Sequence[Hit], budget_tokens: int, max_sources: int, max_pass
                 if used:
                     break  # full: later hits rank lower anyway
                 continue
-            text = _cut(text, room)
-            cost = estimate_tokens(text) + (SOURCE_OVERHEAD_TOKENS if page is None else 0)
+            limit = int(room * CHARS_PER_TOKEN)  # the inverse of llm.estimate_tokens; cut after the defence
+            cost = estimate_tokens(text[:limit]) + (SOURCE_OVERHEAD_TOKENS if page is None else 0)
         seen_text.add(key)
-        payloads += d.payloads
         if page is None:
             n = len(pages) + 1
             page = pages[hit.doc_id] = _Page(Source(n, hit.title or hit.doc_id, hit.url, hit.doc_id, hit.snippet))
-        page.passages.append((_chunk_no(hit.chunk_id), text, hit.heading_path))
+        page.passages.append((_chunk_no(hit.chunk_id), text, hit.heading_path, limit))
         used += cost
     prompt_sources = [PromptSource(p.source.n, p.source.title, p.source.url, _ordered(p.passages, p.source.title))
                       for p in pages.values()]
-    return Context([p.source for p in pages.values()], prompt_sources, payloads, used,
+    return Context([p.source for p in pages.values()], prompt_sources, used,
                    sum(len(p.passages) for p in pages.values()))
 
 
-def _ordered(passages: list[tuple[int, str, list[str]]], title: str) -> list[str]:
-    """Passages in page order, each headed by its section when it changes (and is not just the title),
-    overlaps removed."""
-    out: list[str] = []
-    prev_no, prev_text, prev_path = -2, "", None
-    for no, text, path in sorted(passages, key=lambda p: p[0]):
-        if no == prev_no + 1:
+def _ordered(passages: list[tuple[int, str, list[str], int | None]], title: str) -> list[Passage]:
+    """Passages in page order, each with its section when it changes (and is not just the title),
+    overlaps removed (not after a passage cut to the budget: its end, the overlap, is not shown)."""
+    out: list[Passage] = []
+    prev_no, prev_text, prev_path, prev_cut = -2, "", None, False
+    for no, text, path, limit in sorted(passages, key=lambda p: p[0]):
+        if no == prev_no + 1 and not prev_cut:
             text = _drop_overlap(prev_text, text)
         named = path and path != prev_path and _norm(" ".join(path)) != _norm(title)
-        head = f"(section: {' > '.join(path)})\n" if named else ""
         if text.strip():
-            out.append(head + text)
-        prev_no, prev_text, prev_path = no, text, path
+            out.append(Passage(text, list(path) if named else [], limit))
+        prev_no, prev_text, prev_path, prev_cut = no, text, path, limit is not None
     return out
 
 
@@ -136,14 +134,6 @@ def _drop_overlap(previous: str, text: str) -> str:
         if a[-m:] == b[:m]:
             return " ".join(b[m:])
     return text
-
-
-def _cut(text: str, tokens: int) -> str:
-    """The start of `text` that fits `tokens`, ended at a word boundary."""
-    chars = int(tokens * CHARS_PER_TOKEN)  # the inverse of llm.estimate_tokens
-    if len(text) <= chars:
-        return text
-    return text[:chars].rsplit(" ", 1)[0] + " …"
 
 
 def _chunk_no(chunk_id: str) -> int:

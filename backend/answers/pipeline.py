@@ -18,7 +18,7 @@ from backend.answers.types import ANSWERED, NOT_FOUND, SOURCES_ONLY, Answer, Cit
 from backend.errors import BadRequest, LoreError, ServiceUnavailable
 from backend.llm import ContextTooLong, Deadline, Incomplete, LLMClient, NoOutput, estimate_tokens
 from backend.prompts import NOT_FOUND as NOT_FOUND_TEXT
-from backend.prompts import SYSTEM, answer_messages, brief_history, rewrite_messages
+from backend.prompts import SYSTEM, Prompt, answer_messages, brief_history, rewrite_messages
 from backend.search import Hit, Searcher, fuse
 from backend.settings import AnswerSettings, Settings
 
@@ -121,10 +121,10 @@ class Answerer:
             return
 
         parts: list[str] = []
-        messages: list[dict] = []
         cut_short = False
         for attempt in range(2):
-            messages = answer_messages(question, ctx.prompt_sources, history)
+            prompt = answer_messages(question, ctx.prompt_sources, history)
+            messages = prompt.messages
             log.debug("answer prompt", extra={"messages": messages})
             try:
                 for delta in self.llm.stream(messages, max_tokens=max_tokens, seed=self.options.seed,
@@ -150,14 +150,15 @@ class Answerer:
                 text = TOO_SLOW if exc.code == "llm_timeout" else UNAVAILABLE
                 yield finish(_sources_only(ctx, text, messages))
                 return
-        answer = self._checked("".join(parts), ctx, question, messages)
+        answer = self._checked("".join(parts), ctx, question, prompt)
         if cut_short and answer.status == ANSWERED:
             answer.notice = CUT_SHORT
         yield finish(answer)
 
-    def _checked(self, raw: str, ctx: Context, question: str, messages: list[dict]) -> Answer:
-        texts = ["\n".join(p.passages) for p in ctx.prompt_sources]
-        res = postcheck.check(raw, len(ctx.sources), ctx.payloads, question, texts)
+    def _checked(self, raw: str, ctx: Context, question: str, prompt: Prompt) -> Answer:
+        messages = prompt.messages
+        # payloads of every redacted sentence in the prompt: passages, titles, headings, earlier turns
+        res = postcheck.check(raw, len(ctx.sources), prompt.payloads, question, prompt.source_texts)
         if res.dropped:
             log.info("dropped citations outside 1..%d: %s", len(ctx.sources), res.dropped)
         if res.verdict == postcheck.GARBAGE:
