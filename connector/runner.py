@@ -5,7 +5,9 @@ full pass, those modified since the cursor minus an overlap on an incremental on
 fetch and index only changed versions; rewrite the ACL fields of documents whose permissions changed (moves
 and restriction changes do not bump Confluence versions, so every sync re-checks every indexed document
 against the listing, which costs no extra calls); prune what complete listings no longer show; checkpoint the
-cursor after every batch so a crash resumes where it stopped.
+cursor after every batch so a crash resumes where it stopped. A document counts as indexed once its completion
+marker is written (backend/markers.py): one without (a refused chunk, a write cut short) is indexed again on the
+next sync, wherever the cursor stands.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ class SyncRunner:
             units = units[len(done_before):]
             report.notes.append(f"resumed an interrupted full sync: {len(done_before)} pages done before were "
                                 "not listed again")
+        units = self._with_repairs(view, units, indexed, report)
         report.total = len(units)
         self._emit(report, "indexing", 0, 0)
         touched: set[str] = set()
@@ -189,6 +192,20 @@ class SyncRunner:
             state.resume_from = None
         state.last_permissions = report.started
         self.indexer.refresh()
+
+    @staticmethod
+    def _with_repairs(view: SpaceView, units: list[Unit], indexed: dict[str, IndexedDoc],
+                      report: SpaceReport) -> list[Unit]:
+        """Add the pages of incomplete documents (a refused chunk, a write cut short, an old index) that this
+        pass would not visit: they are indexed again whatever the cursor says. Older than the cursor, they
+        go first (a checkpoint never moves the cursor back)."""
+        incomplete = {d: current for d, current in indexed.items() if not current.complete}
+        if not incomplete:
+            return units
+        report.notes.append(f"{len(incomplete)} documents were incomplete in the index (a failed or interrupted "
+                            "write): they are indexed again")
+        pages = {current.parent_id or d for d, current in incomplete.items()} - {u.doc.id for u in units}
+        return [u for u in view.units() if u.doc.id in pages] + units if pages else units
 
     def _batch(self, space: SpaceConfig, state: SpaceState, report: SpaceReport, window: list[Unit],
                indexed: dict[str, IndexedDoc], touched: set[str], pool: ThreadPoolExecutor) -> bool:
