@@ -110,6 +110,9 @@ class ConfluenceSettings:
     sync_batch_size: int = 25  # pages indexed between two checkpoints of the cursor
     # an incremental sync turns into a full pass (comments/attachments re-listed, then pruned) this often
     full_sync_hours: float = 24.0
+    # one sync per space at a time: a sync holds a lease this long, renewed every third of it while it runs;
+    # a sync that died frees its space after at most this long (backend/locks.py)
+    sync_lock_seconds: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ class SpaceReport:
     sync_id: str = ""
     mode: str = ""  # full | incremental
     resumed: bool = False  # this run continued an interrupted one
-    status: str = "running"  # ok | partial (some items failed) | failed (the space could not be synced)
+    # ok | partial (some items failed) | failed (the space could not be synced) | busy (another sync holds it)
+    status: str = "running"
     total: int = 0  # top-level items (pages, blog posts) this pass had to go through
     pages: int = 0  # top-level items done
     added: int = 0

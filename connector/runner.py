@@ -27,6 +27,7 @@ from backend.documents import Document
 from backend.embeddings import Embedder
 from backend.errors import LoreError, RateLimited, ServiceUnavailable, SourceAuthError
 from backend.indexer import Indexer
+from backend.locks import SpaceLock, SpaceLocked, default_owner
 from backend.settings import Settings
 from backend.spaces import SpaceConfig, SpaceState, SpaceStore, now_iso
 from connector.recordings import is_queued
@@ -55,6 +56,7 @@ class SyncOptions:
     prune_max_fraction: float = 0.5
     prune_min_guard: int = 20  # ... but deleting up to this many documents is always allowed
     allow_mass_delete: bool = False
+    lock_seconds: float = 120.0  # lease of the per-space sync lock, renewed every third of it (backend/locks.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> SyncOptions:
@@ -64,6 +66,7 @@ class SyncOptions:
             "workers": max(1, conf.workers),
             "batch_size": conf.sync_batch_size,
             "full_every_hours": conf.full_sync_hours,
+            "lock_seconds": conf.sync_lock_seconds,
         }
         return cls(**{**values, **overrides})
 
@@ -93,6 +96,7 @@ class SyncRunner:
         self.progress = progress
         self.options = options or SyncOptions.from_settings(settings)
         self.indexer = indexer or Indexer(es, settings, embedder)
+        self._lock: SpaceLock | None = None  # the lease of the space being synced
 
     # ---- entry points ---------------------------------------------------------------------------
 
@@ -113,9 +117,28 @@ class SyncRunner:
         return report
 
     def sync_space(self, space: SpaceConfig, full: bool = False) -> SpaceReport:
+        """Sync one space while holding its lock; a space another sync holds is left alone and reported."""
         self.indexer.ensure_index()
+        sync_id = uuid.uuid4().hex[:12]
+        try:
+            self._lock = SpaceLock.acquire(self.store, space.key, default_owner(sync_id), self.options.lock_seconds)
+        except SpaceLocked as exc:
+            log.warning("%s", exc.message, extra={"sync_id": sync_id})
+            report = SpaceReport(space.key, sync_id=sync_id, started=now_iso(), status="busy",
+                                 last_error=exc.message, error_code=exc.code)
+            self._emit(report, "done", 0, 0)
+            return report
+        try:
+            return self._sync_locked(space, full, sync_id)
+        finally:
+            self._lock.release()
+            self._lock = None
+
+    def _sync_locked(self, space: SpaceConfig, full: bool, sync_id: str) -> SpaceReport:
         state = self.store.get_state(space.key)
-        report = SpaceReport(space.key, sync_id=uuid.uuid4().hex[:12], started=now_iso(), resumed=state.in_progress)
+        report = SpaceReport(space.key, sync_id=sync_id, started=now_iso(), resumed=state.in_progress)
+        if self._lock is not None and self._lock.took_over:
+            report.notes.append(f"took over the expired sync lock of {self._lock.took_over} (a sync that died)")
         report.mode = "full" if full or self._full_due(state) else "incremental"
         # an interrupted full pass resumes: the pages it finished (up to its checkpoint, minus the overlap) are
         # not listed again; what they hold is in the index already
@@ -143,7 +166,8 @@ class SyncRunner:
             report.embed_calls = self.embedder.calls - calls
             state.finished = now_iso()
             state.last_report = report.to_dict()
-            self._save_quietly(state)
+            if not (self._lock and self._lock.lost_to):  # a lost lock: the state belongs to its new holder
+                self._save_quietly(state)
         self._emit(report, "done", report.pages, 0)
         return report
 
@@ -178,6 +202,8 @@ class SyncRunner:
                 report.pages += len(window)
                 if not frozen:
                     self._checkpoint(state, report.mode, window[-1].modified)
+                if self._lock is not None:
+                    self._lock.check()  # never write the state of a space another sync now holds
                 self.store.save_state(state)
                 self._emit(report, "indexing", report.pages, n)
         self._emit(report, "permissions", report.pages, 0)
