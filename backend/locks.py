@@ -2,10 +2,11 @@
 
 `lock:<KEY>` holds the owner (host, pid, sync id), when it was taken and when it expires. It is created
 with `op_type=create` (exactly one creator wins); an expired one is taken over with `if_seq_no` /
-`if_primary_term` (exactly one taker wins). While held, a heartbeat thread pushes the expiry forward, so
-the lease stays short however long one batch takes (a 5 MB page is thousands of chunks to embed), and a
-holder that died frees its space within `ttl` seconds. A holder that finds its lease taken over (it could
-not renew for longer than `ttl`) learns it at its next `check()` and must stop writing.
+`if_primary_term` (exactly one taker wins). While held, a heartbeat thread (and every checkpoint of the
+runner) pushes the expiry forward, so the lease stays short however long one batch takes (a 5 MB page is
+thousands of chunks to embed), and a holder that died frees its space within `ttl` seconds. A holder that
+finds its lease taken over (it could not renew for longer than `ttl`) learns it at its next `check()` and
+must stop writing.
 """
 
 from __future__ import annotations
@@ -140,7 +141,10 @@ class SpaceLock:
             self._held = _Held(resp["_seq_no"], resp["_primary_term"])
 
     def check(self) -> None:
-        """Raise `LockLost` when the lease was taken over: the caller must stop writing."""
+        """Renew now (the runner calls this at every checkpoint) and raise `LockLost` when the lease was taken
+        over meanwhile: the caller must stop writing."""
+        with translated(self.store.es, f"renewing the sync lock of space {self.key}"):
+            self.renew()
         if self.lost_to:
             raise LockLost(self.key, self.lost_to)
 

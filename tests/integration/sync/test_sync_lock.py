@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from backend.locks import SpaceLock, SpaceLocked
+from backend.locks import SpaceLock, SpaceLocked, lock_id
 from connector.__main__ import EXIT_OK, main
 from connector.runner import Progress
 from tests.integration.sync.conftest import SyncEnv
@@ -101,3 +101,22 @@ def test_of_many_processes_racing_for_a_space_exactly_one_gets_it(sync_env: Sync
     won[0].check()  # still its own after renewing
     won[0].release()
     SpaceLock.acquire(sync_env.store, SPACE, "after", ttl=30).release()  # free again
+
+
+def test_a_sync_whose_lock_was_taken_over_stops_and_leaves_the_new_holders_state_alone(sync_env: SyncEnv) -> None:
+    store = sync_env.store
+
+    def taken_over(p: Progress) -> None:
+        if p.phase == "indexing" and p.batches == 1:
+            # the sync stalled past its lease (say Elasticsearch was away) and another process took it over
+            store.es.index(index=store.index, id=lock_id(SPACE), refresh=True, document={
+                "kind": "lock", "key": SPACE, "owner": "usurper:1:abc", "since": "2026-11-29T10:00:00+00:00",
+                "expires": "2999-01-01T00:00:00+00:00"})
+
+    report = sync_env.sync(SPACE, full=True, progress=taken_over, batch_size=2).space(SPACE)
+
+    assert report.status == "failed" and report.pages < report.total
+    assert "lost its lock to usurper:1:abc" in report.last_error
+    # it did not release (delete) the new holder's lock, nor write its own last report over that holder's
+    assert store.es.get(index=store.index, id=lock_id(SPACE))["_source"]["owner"] == "usurper:1:abc"
+    assert (store.get_state(SPACE).last_report or {}).get("sync_id") != report.sync_id
