@@ -1,5 +1,10 @@
 """Documents in, searchable chunks out: chunk, embed, bulk-upsert, delete stale chunks, report per item.
 
+A document is finished only when its completion marker is written (backend/markers.py): after every one of
+its chunks was accepted and the tail of a longer old version deleted. A document with a refused chunk gets
+no marker, loses its old one and keeps no old text (the refused chunk's old content and the stale tail are
+deleted), so the next sync sees it as incomplete and indexes it again.
+
 Embedding (CPU-bound, in this thread) overlaps with bulk writes (I/O, in one writer thread), so the
 pipeline costs little more than the model itself (bench/indexing.py measures the ratio).
 """
@@ -22,6 +27,7 @@ from backend.embeddings import Embedder
 from backend.errors import BulkError, ConfigError, LoreError
 from backend.es import translated
 from backend.index.schema import ensure_index
+from backend.markers import IS_MARKER, is_marker_id, marker_id, marker_source
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -80,6 +86,7 @@ class Indexer:
         if self.embedder is None:
             raise ConfigError("This indexer was built without an embedding model and cannot index documents.")
         report = IndexReport()
+        metas: dict[str, dict] = {}  # doc_id -> the fields its marker repeats
         writer = _BulkWriter(self.es, self.settings.es.bulk_chunk_size, report)
         writer.start()
         try:
@@ -88,6 +95,7 @@ class Indexer:
                 chunks = self._chunks(doc, report)
                 if chunks is None:
                     continue
+                metas[doc.id] = self._meta(doc)
                 for ch in chunks:
                     batch.append((doc, ch))
                     if len(batch) >= EMBED_BATCH_CHUNKS:
@@ -100,7 +108,11 @@ class Indexer:
             writer.close()
         if writer.error:
             raise writer.error
-        self._delete_stale({d: n for d, n in writer.markers if d not in report.failed_docs})
+        queued = dict(writer.finished)
+        self._discard_failed({d: queued.get(d) for d in report.failed_docs}, report.errors)
+        done = {d: n for d, n in queued.items() if d not in report.failed_docs}
+        self._delete_stale(done)
+        self._write_markers({d: (metas[d], n) for d, n in done.items()}, report)
         return report
 
     def _chunks(self, doc: Document, report: IndexReport) -> list[Chunk] | None:
@@ -127,14 +139,49 @@ class Indexer:
         for (doc, ch), vec in zip(batch, vectors, strict=False):
             writer.put(("chunk", self._action(doc, ch, vec.tolist())))
 
-    def _action(self, doc: Document, ch: Chunk, vector: list[float]) -> dict:
-        source = {
-            "doc_id": doc.id, "chunk_no": ch.n, "source": doc.source, "kind": doc.kind, "space": doc.space,
-            "url": doc.url, "version": str(doc.version), "updated": doc.updated, "parent_id": doc.parent_id,
-            "ancestors": doc.ancestors, "heading_path": ch.heading_path, "title": doc.title, "text": ch.text,
-            "embedding": vector, **acl_fields(doc.acl, doc.restrictions),
+    @staticmethod
+    def _meta(doc: Document) -> dict:
+        """The document-level fields every chunk (and the marker) carries."""
+        return {
+            "doc_id": doc.id, "source": doc.source, "kind": doc.kind, "space": doc.space, "url": doc.url,
+            "version": str(doc.version), "updated": doc.updated, "parent_id": doc.parent_id,
+            "ancestors": doc.ancestors, **acl_fields(doc.acl, doc.restrictions),
         }
+
+    def _action(self, doc: Document, ch: Chunk, vector: list[float]) -> dict:
+        source = {**self._meta(doc), "chunk_no": ch.n, "heading_path": ch.heading_path, "title": doc.title,
+                  "text": ch.text, "embedding": vector}
         return {"_op_type": "index", "_index": self.alias, "_id": ch.id, "_source": source}
+
+    def _write_markers(self, done: dict[str, tuple[dict, int]], report: IndexReport) -> None:
+        """Mark each finished document complete; a marker the index refuses leaves its document incomplete."""
+        actions = ({"_op_type": "index", "_index": self.alias, "_id": marker_id(d),
+                    "_source": marker_source(meta, n, meta)} for d, (meta, n) in done.items())
+        with translated(self.es, "writing completion markers"):
+            for ok, item in streaming_bulk(self.es, actions, chunk_size=self.settings.es.bulk_chunk_size,
+                                           raise_on_error=False, max_retries=3, require_alias=True):
+                if not ok:
+                    info = item.get("index", {})
+                    doc_id = info.get("_id", "").rsplit("#", 1)[0]
+                    report.errors.append({"doc_id": doc_id, "chunk_id": info.get("_id", ""),
+                                          "reason": str(info.get("error", info))[:500]})
+                    report.failed_docs.add(doc_id)
+
+    def _discard_failed(self, failed: dict[str, int | None], errors: list[dict]) -> None:
+        """A document with a refused chunk: drop its marker and every chunk this write did not replace.
+
+        What remains is new text only (the chunks that were accepted); the next sync writes the rest.
+        """
+        if not failed:
+            return
+        refused = [e["chunk_id"] for e in errors if e["doc_id"] in failed and e.get("chunk_id")]
+        with translated(self.es, "removing the old chunks of documents that failed"):
+            ids = [*refused, *(marker_id(d) for d in failed)]
+            actions = ({"_op_type": "delete", "_index": self.alias, "_id": i} for i in ids)
+            for ok, item in streaming_bulk(self.es, actions, chunk_size=DELETE_PAGE, raise_on_error=False):
+                if not ok and item.get("delete", {}).get("status") != 404:
+                    raise BulkError("could not remove the old chunks of a document that failed to index", [item])
+        self._delete_stale({d: n for d, n in failed.items() if n is not None})
 
     def _delete_stale(self, finished: dict[str, int]) -> None:
         """Delete chunks left over from a longer earlier version of each document (chunk_no >= new count)."""
@@ -162,7 +209,7 @@ class Indexer:
             failures = []
             for ok, item in streaming_bulk(self.es, actions, chunk_size=DELETE_PAGE, raise_on_error=False):
                 if ok:
-                    deleted += 1
+                    deleted += not is_marker_id(item.get("delete", {}).get("_id", ""))  # chunks, not markers
                 elif item.get("delete", {}).get("status") != 404:
                     failures.append(item)
         if failures:
@@ -170,8 +217,8 @@ class Indexer:
         return deleted
 
     def document_versions(self, source: str, space: str | None = None) -> dict[str, str]:
-        """doc_id -> indexed version for one source (and space): the runner's skip-unchanged and prune input."""
-        filters: list[dict] = [{"term": {"source": source}}, {"term": {"chunk_no": 0}}]
+        """doc_id -> version of every completely indexed document of one source (and space)."""
+        filters: list[dict] = [{"term": {"source": source}}, IS_MARKER]
         if space is not None:
             filters.append({"term": {"space": space}})
         with translated(self.es, "reading indexed versions"):
@@ -182,8 +229,10 @@ class Indexer:
             }
 
     def count(self, query: dict | None = None) -> int:
+        """Chunks matching `query` (completion markers are not chunks)."""
+        query = {"bool": {"must": query or {"match_all": {}}, "must_not": IS_MARKER}}
         with translated(self.es, "counting chunks"):
-            return self.es.count(index=self.alias, query=query or {"match_all": {}})["count"]
+            return self.es.count(index=self.alias, query=query)["count"]
 
 
 class _BulkWriter:
@@ -196,7 +245,7 @@ class _BulkWriter:
         self.chunk_size = chunk_size
         self.report = report
         self.q: queue.Queue = queue.Queue(maxsize=4 * EMBED_BATCH_CHUNKS)
-        self.markers: list[tuple[str, int]] = []  # (doc_id, chunk count) in the order queued
+        self.finished: list[tuple[str, int]] = []  # (doc_id, chunk count) of documents fully queued
         self.error: LoreError | None = None
         self._thread = threading.Thread(target=self._run, name="lore-bulk-writer", daemon=True)
 
@@ -220,7 +269,7 @@ class _BulkWriter:
             if item[0] == "chunk":
                 yield item[1]
             else:
-                self.markers.append(item[1:])
+                self.finished.append(item[1:])
 
     def _run(self) -> None:
         try:

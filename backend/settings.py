@@ -122,6 +122,9 @@ class ConfluenceSettings:
     # 2M-character text cap, took 4 s (a 200k-cell workbook 2.5 s). 120 s is ~30x that, for a loaded box and heavy
     # real PDFs, while a parser that hangs costs a sync worker at most two minutes, once per item version.
     item_seconds: float = 120.0
+    # one sync per space at a time: a sync holds a lease this long, renewed every third of it while it runs;
+    # a sync that died frees its space after at most this long (backend/locks.py)
+    sync_lock_seconds: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""Which Confluence spaces Lore indexes, and where each space's sync stands (cursor, last report).
+"""Which Confluence spaces Lore indexes, and where each space's sync stands (cursor, last report, lock).
 
-Both live in the small config index `settings.es.config_index`, one document per space and one per space
-state, so the admin API (backend) can show them and the connector can update them without a second store.
+All live in the small config index `settings.es.config_index`, one document per space, one per space state
+and one per running sync (`lock:<KEY>`, see backend/locks.py), so the admin API (backend) can show them and
+the connector can update them without a second store.
 """
 
 from __future__ import annotations
@@ -186,12 +187,19 @@ class SpaceStore:
         return {d["key"]: SpaceState.from_dict(d) for d in self._list("state")}
 
     def status(self) -> list[dict]:
-        """Per configured space: its config, cursor and last report (what `GET /api/admin/status` returns)."""
+        """Per configured space: its config, cursor, last report and whether a sync runs now (what
+        `GET /api/admin/status` returns). A sync marked in progress whose lock is gone or expired was
+        interrupted (killed, crashed); with a live lock it is running."""
         states = self.states()
+        locks = {d["key"]: d for d in self._list("lock") if lock_is_live(d)}
         out = []
         for space in self.list_spaces():
-            state = states.get(space.key, SpaceState(space.key))
-            out.append({**space.to_dict(), "state": state.public()})
+            state = states.get(space.key, SpaceState(space.key)).public()
+            lock = locks.get(space.key)
+            state["running"] = lock is not None
+            state["interrupted"] = bool(state["in_progress"]) and lock is None
+            out.append({**space.to_dict(), "state": state,
+                        "lock": {k: lock.get(k) for k in ("owner", "since", "expires")} if lock else None})
         return out
 
     # ---- storage --------------------------------------------------------------------------------
@@ -216,6 +224,13 @@ class SpaceStore:
             hits = self.es.search(index=self.index, query={"term": {"kind": kind}}, size=MAX_LISTED,
                                   sort=[{"key": "asc"}])["hits"]["hits"]
         return [h["_source"] for h in hits]
+
+
+def lock_is_live(doc: dict | None, now: datetime | None = None) -> bool:
+    """True when a `lock:<KEY>` document is held and not yet expired."""
+    if not doc or not doc.get("expires"):
+        return False
+    return datetime.fromisoformat(doc["expires"]) > (now or datetime.now(UTC))
 
 
 def _known(cls: type, data: dict) -> dict:

@@ -142,8 +142,10 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for row in rows:
         state, report = row["state"], row["state"].get("last_report") or {}
+        lock = row.get("lock") or {}
         flags = [f for f, on in (("disabled", not row["enabled"]), ("unrestricted only", row["unrestricted_only"]),
-                                 ("INTERRUPTED", state["in_progress"])) if on]
+                                 (f"RUNNING since {lock.get('since')} by {lock.get('owner')}", state["running"]),
+                                 ("INTERRUPTED: the next sync resumes it", state["interrupted"])) if on]
         print(f"{row['key']}{' (' + ', '.join(flags) + ')' if flags else ''}")
         print(f"  cursor: {state['last_modified'] or 'none (next sync is a full one)'}"
               f"{' (' + state['timezone'] + ')' if state['timezone'] else ''}; last full pass: "

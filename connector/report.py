@@ -20,8 +20,8 @@ class SpaceReport:
     sync_id: str = ""
     mode: str = ""  # full | incremental
     resumed: bool = False  # this run continued an interrupted one
-    # ok | partial (some items failed) | failed (the space could not be synced) | stopped (removed or disabled
-    # by an admin while it ran)
+    # ok | partial (some items failed) | failed (the space could not be synced) | busy (another sync holds it) |
+    # stopped (removed or disabled by an admin while it ran)
     status: str = "running"
     total: int = 0  # top-level items (pages, blog posts) this pass had to go through
     pages: int = 0  # top-level items done

@@ -5,7 +5,9 @@ full pass, those modified since the cursor minus an overlap on an incremental on
 fetch and index only changed versions; rewrite the ACL fields of documents whose permissions changed (moves
 and restriction changes do not bump Confluence versions, so every sync re-checks every indexed document
 against the listing, which costs no extra calls); prune what complete listings no longer show; checkpoint the
-cursor after every batch so a crash resumes where it stopped.
+cursor after every batch so a crash resumes where it stopped. A document counts as indexed once its completion
+marker is written (backend/markers.py): one without (a refused chunk, a write cut short) is indexed again on the
+next sync, wherever the cursor stands.
 
 Narrowed access never waits: what the listing no longer shows is hidden from every reader (backend/visibility.py)
 in the same pass, and only its deletion waits for the prune guard; a space the sync account can no longer read is
@@ -31,6 +33,7 @@ from backend.documents import Document
 from backend.embeddings import Embedder
 from backend.errors import LoreError, RateLimited, ServiceUnavailable, SourceAuthError, SourceError, SourceNotFound
 from backend.indexer import Indexer
+from backend.locks import SpaceLock, SpaceLocked, default_owner
 from backend.settings import Settings
 from backend.spaces import SpaceConfig, SpaceState, SpaceStore, now_iso
 from backend.visibility import hide_documents, hide_space, purge_space
@@ -74,6 +77,7 @@ class SyncOptions:
     prune_max_fraction: float = 0.5
     prune_min_guard: int = 20  # ... but deleting up to this many documents is always allowed
     allow_mass_delete: bool = False
+    lock_seconds: float = 120.0  # lease of the per-space sync lock, renewed every third of it (backend/locks.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> SyncOptions:
@@ -83,6 +87,7 @@ class SyncOptions:
             "workers": max(1, conf.workers),
             "batch_size": conf.sync_batch_size,
             "full_every_hours": conf.full_sync_hours,
+            "lock_seconds": conf.sync_lock_seconds,
         }
         return cls(**{**values, **overrides})
 
@@ -112,6 +117,7 @@ class SyncRunner:
         self.progress = progress
         self.options = options or SyncOptions.from_settings(settings)
         self.indexer = indexer or Indexer(es, settings, embedder)
+        self._lock: SpaceLock | None = None  # the lease of the space being synced
 
     # ---- entry points ---------------------------------------------------------------------------
 
@@ -132,9 +138,28 @@ class SyncRunner:
         return report
 
     def sync_space(self, space: SpaceConfig, full: bool = False) -> SpaceReport:
+        """Sync one space while holding its lock; a space another sync holds is left alone and reported."""
         self.indexer.ensure_index()
+        sync_id = uuid.uuid4().hex[:12]
+        try:
+            self._lock = SpaceLock.acquire(self.store, space.key, default_owner(sync_id), self.options.lock_seconds)
+        except SpaceLocked as exc:
+            log.warning("%s", exc.message, extra={"sync_id": sync_id})
+            report = SpaceReport(space.key, sync_id=sync_id, started=now_iso(), status="busy",
+                                 last_error=exc.message, error_code=exc.code)
+            self._emit(report, "done", 0, 0)
+            return report
+        try:
+            return self._sync_locked(space, full, sync_id)
+        finally:
+            self._lock.release()
+            self._lock = None
+
+    def _sync_locked(self, space: SpaceConfig, full: bool, sync_id: str) -> SpaceReport:
         state = self.store.get_state(space.key)
-        report = SpaceReport(space.key, sync_id=uuid.uuid4().hex[:12], started=now_iso(), resumed=state.in_progress)
+        report = SpaceReport(space.key, sync_id=sync_id, started=now_iso(), resumed=state.in_progress)
+        if self._lock is not None and self._lock.took_over:
+            report.notes.append(f"took over the expired sync lock of {self._lock.took_over} (a sync that died)")
         report.mode = "full" if full or self._full_due(state) else "incremental"
         # an interrupted full pass resumes: the pages it finished (up to its checkpoint, minus the overlap) are
         # not listed again; what they hold is in the index already
@@ -172,7 +197,8 @@ class SyncRunner:
             report.embed_calls = self.embedder.calls - calls
             state.finished = now_iso()
             state.last_report = report.to_dict()
-            if retired is None or not retired.removed:  # a removed space's state went with it
+            # a removed space's state went with it; after a lost lock the state belongs to the new holder
+            if (retired is None or not retired.removed) and not (self._lock and self._lock.lost_to):
                 self._save_quietly(state)
         self._emit(report, "done", report.pages, 0)
         return report
@@ -203,6 +229,7 @@ class SyncRunner:
             units = units[len(done_before):]
             report.notes.append(f"resumed an interrupted full sync: {len(done_before)} pages done before were "
                                 "not listed again")
+        units = self._with_repairs(view, units, indexed, report)
         report.total = len(units)
         self._emit(report, "indexing", 0, 0)
         touched: set[str] = set()
@@ -215,6 +242,8 @@ class SyncRunner:
                 report.pages += len(window)
                 if not frozen:
                     self._checkpoint(state, report.mode, window[-1].modified)
+                if self._lock is not None:
+                    self._lock.check()  # never write the state of a space another sync now holds
                 self._still_wanted(space.key, configured)
                 self.store.save_state(state)
                 self._emit(report, "indexing", report.pages, n)
@@ -231,6 +260,20 @@ class SyncRunner:
             state.resume_from = None
         state.last_permissions = report.started
         self.indexer.refresh()
+
+    @staticmethod
+    def _with_repairs(view: SpaceView, units: list[Unit], indexed: dict[str, IndexedDoc],
+                      report: SpaceReport) -> list[Unit]:
+        """Add the pages of incomplete documents (a refused chunk, a write cut short, an old index) that this
+        pass would not visit: they are indexed again whatever the cursor says. Older than the cursor, they
+        go first (a checkpoint never moves the cursor back)."""
+        incomplete = {d: current for d, current in indexed.items() if not current.complete}
+        if not incomplete:
+            return units
+        report.notes.append(f"{len(incomplete)} documents were incomplete in the index (a failed or interrupted "
+                            "write): they are indexed again")
+        pages = {current.parent_id or d for d, current in incomplete.items()} - {u.doc.id for u in units}
+        return [u for u in view.units() if u.doc.id in pages] + units if pages else units
 
     def _batch(self, space: SpaceConfig, state: SpaceState, report: SpaceReport, window: list[Unit],
                indexed: dict[str, IndexedDoc], touched: set[str], pool: ThreadPoolExecutor) -> bool:

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from backend.es import connect
         from backend.index import schema
+        from backend.markers import IS_MARKER
 
         settings = Settings.from_env()
         es = connect(settings.es)
@@ -32,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{alias}: no index yet (the first sync creates it)")
                 return 0
             meta = schema.index_meta(es, name)
-            count = es.count(index=alias)["count"]
-            print(f"{alias} -> {name}: {count} chunks, model {meta.get('model')} ({meta.get('dims')} dims), "
+            markers = es.count(index=alias, query=IS_MARKER)["count"]
+            count = es.count(index=alias)["count"] - markers
+            print(f"{alias} -> {name}: {count} chunks of {markers} complete documents, "
+                  f"model {meta.get('model')} ({meta.get('dims')} dims), "
                   f"analyzer {meta.get('analyzer')}, schema v{meta.get('schema_version')}")
             return 0
         if not args.yes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 
 from elasticsearch import Elasticsearch, NotFoundError
 from elasticsearch.helpers import scan, streaming_bulk
@@ -16,12 +17,19 @@ from elasticsearch.helpers import scan, streaming_bulk
 from backend.acl import LEVEL_FIELDS
 from backend.errors import IndexMismatch
 from backend.es import translated
+from backend.markers import MarkerDeriver, marker_id
 from backend.settings import ElasticSettings
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1  # bump when the mapping below changes; ensure_index() migrates to the new version
+SCHEMA_VERSION = 2  # bump when the mapping below changes; ensure_index() migrates to the new version
+MARKERS_SINCE = 2  # indices of older schemas hold no completion markers: migrate() derives them
 CUSTOM_ANALYZER = "lore_text"
+# Lucene refuses a keyword term over 32,766 bytes and with it the whole chunk (one 40 KB heading once
+# stopped a space's cursor for good). Keywords that hold user text ignore longer values instead: they stay
+# in _source and in the analysed sub-field, they are just not matched exactly. 8,191 characters is the
+# most that can never exceed the byte limit (4 bytes per character in UTF-8).
+IGNORE_ABOVE = 8191
 
 
 def new_index_name(alias: str, version: int = SCHEMA_VERSION) -> str:
@@ -40,6 +48,11 @@ def pick_analyzer(es: Elasticsearch, setting: str) -> str:
 
 def index_body(settings: ElasticSettings, dims: int, analyzer: str, model: str) -> dict:
     keyword = {"type": "keyword"}
+    # user text (titles, headings, URLs): an over-long value is ignored, not a reason to lose the chunk.
+    # Identifiers (doc_id, parent_id, ancestors, space) and ACL identities stay strict: an id is bounded by
+    # _id's 512 bytes, and an ACL value silently left out would turn "restricted" into "unrestricted"
+    # (an acl_rN level nobody can match must still exist), so a chunk with one is refused instead.
+    bounded = {"type": "keyword", "ignore_above": IGNORE_ABOVE}
     text = {"type": "text", "analyzer": analyzer}
     return {
         "settings": {
@@ -61,16 +74,18 @@ def index_body(settings: ElasticSettings, dims: int, analyzer: str, model: str) 
                 "source": keyword,
                 "kind": keyword,
                 "space": keyword,
-                "url": {"type": "keyword", "index": False},
+                "url": {**bounded, "index": False},
                 "version": keyword,
                 "updated": {"type": "date"},
                 "parent_id": keyword,
                 "ancestors": keyword,
-                "heading_path": {"type": "keyword", "fields": {"text": text}},
-                "title": {"type": "text", "analyzer": analyzer, "fields": {"raw": keyword}},
+                "heading_path": {**bounded, "fields": {"text": text}},
+                "title": {"type": "text", "analyzer": analyzer, "fields": {"raw": bounded}},
                 "text": text,
                 "acl": keyword,
                 **{name: keyword for name in LEVEL_FIELDS},
+                # completion markers only (backend/markers.py): chunk count, ACL digest, access; never searched
+                "marker": {"type": "object", "enabled": False},
                 "embedding": {
                     "type": "dense_vector",
                     "dims": dims,
@@ -127,19 +142,29 @@ def ensure_index(es: Elasticsearch, settings: ElasticSettings, dims: int, model:
 
 def migrate(es: Elasticsearch, settings: ElasticSettings, old: str, dims: int, model: str,
             version: int = SCHEMA_VERSION) -> str:
-    """Copy `old` into the index of `version` and swap the alias in one atomic call; the old index is kept."""
+    """Copy `old` into the index of `version` and swap the alias in one atomic call; the old index is kept.
+
+    An index from before completion markers gets them derived from its chunks (backend/markers.py), so
+    the next sync re-embeds only documents whose chunks disagree, not everything.
+    """
     alias = settings.index
     new = new_index_name(alias, version)
     analyzer = pick_analyzer(es, settings.analyzer)
     with translated(es, f"migrating {old} to {new}"):
+        deriver = MarkerDeriver() if index_meta(es, old).get("schema_version", 0) < MARKERS_SINCE else None
         es.indices.create(index=new, body=index_body(settings, dims, analyzer, model))
-        actions = (
-            {"_index": new, "_id": hit["_id"], "_source": hit["_source"]}
+
+        def actions() -> Iterator[dict]:
             for hit in scan(es, index=old, query={"query": {"match_all": {}}}, size=500,
-                            _source_exclude_vectors=False)
-        )
+                            _source_exclude_vectors=False):
+                if deriver is not None:
+                    deriver.add(hit["_source"])
+                yield {"_index": new, "_id": hit["_id"], "_source": hit["_source"]}
+            for marker in deriver.markers() if deriver is not None else ():
+                yield {"_index": new, "_id": marker_id(marker["doc_id"]), "_source": marker}
+
         copied = 0
-        for ok, item in streaming_bulk(es, actions, chunk_size=settings.bulk_chunk_size, raise_on_error=False):
+        for ok, item in streaming_bulk(es, actions(), chunk_size=settings.bulk_chunk_size, raise_on_error=False):
             if not ok:
                 es.indices.delete(index=new)
                 raise IndexMismatch(f"Migration to {new} failed on {item}; the alias still points at {old}.")
@@ -149,7 +174,7 @@ def migrate(es: Elasticsearch, settings: ElasticSettings, old: str, dims: int, m
             {"remove": {"index": old, "alias": alias}},
             {"add": {"index": new, "alias": alias}},
         ])
-    log.info("migrated %d chunks from %s to %s; alias %s swapped", copied, old, new, alias)
+    log.info("migrated %d chunks and markers from %s to %s; alias %s swapped", copied, old, new, alias)
     return new
 
 

@@ -113,6 +113,20 @@ def test_bulk_reports_per_item_errors_and_keeps_the_good_documents(make_indexer)
     assert indexer.document_versions("confluence") == {"d:good": "1"}
 
 
+def test_over_long_titles_headings_and_urls_are_indexed_not_refused(make_indexer):
+    """Lucene refuses keyword terms over 32,766 bytes; user text must never cost the chunk (or a cursor)."""
+    indexer, searcher = make_indexer()
+    huge = " ".join(f"term{i:05d}" for i in range(4000))  # 40 KB
+    report = indexer.index_documents([Document(
+        id="d:long", title=huge, url="https://wiki.example/" + "x" * 40_000, acl=[PUBLIC],
+        text=f"# {huge}\nThe loading dock closes at five on Fridays.\n# Parking\nVisitors park in lot C.")])
+    indexer.refresh()
+    assert report.errors == [] and report.chunks == 2
+    assert indexer.document_versions("confluence") == {"d:long": "1"}  # complete: its marker was written
+    top = searcher.search("when does the loading dock close", [PUBLIC], mode="bm25").docs[0]
+    assert top.doc_id == "d:long" and top.hits[0].heading_path == [huge]
+
+
 def test_empty_and_invalid_text_are_reported_not_fatal(make_indexer):
     indexer, searcher = make_indexer()
     broken = b"caf\xe9 menu \xff\xfe and the cantine opens at noon".decode("utf-8", "surrogateescape")

@@ -20,6 +20,7 @@ from elasticsearch.helpers import scan
 from backend.acl import LEVEL_FIELDS, acl_filter
 from backend.confluence import ConfluenceClient
 from backend.embeddings import Embedder
+from backend.markers import IS_MARKER
 from backend.settings import Settings
 from backend.spaces import SpaceConfig, SpaceStore
 from connector.confluence.source import ConfluenceSource
@@ -131,11 +132,19 @@ class SyncEnv:
         self.es.indices.refresh(index=s.es.index)
         fields = ["doc_id", "version", "kind", "space", "parent_id", "ancestors", "acl", *LEVEL_FIELDS, "text"]
         out = {}
-        for hit in scan(self.es, index=s.es.index, query={"query": {"match_all": {}}, "_source": fields}):
+        query = {"query": {"bool": {"must_not": IS_MARKER}}, "_source": fields}
+        for hit in scan(self.es, index=s.es.index, query=query):
             src = hit["_source"]
             src["text"] = hashlib.sha1(src.get("text", "").encode()).hexdigest()
             out[hit["_id"]] = {k: v for k, v in src.items() if v is not None}
         return out
+
+    def markers(self, settings: Settings | None = None) -> dict[str, dict]:
+        """doc_id -> its completion marker (version, chunk count, stored access): what "indexed" means."""
+        s = settings or self.settings
+        self.es.indices.refresh(index=s.es.index)
+        hits = scan(self.es, index=s.es.index, query={"query": IS_MARKER})
+        return {h["_source"]["doc_id"]: h["_source"] for h in hits}
 
     def doc_ids(self, settings: Settings | None = None) -> set[str]:
         return {c["doc_id"] for c in self.chunks(settings).values()}
