@@ -27,8 +27,9 @@ WEIGHTS = {
     "space_restored": 0.6, "admin_remove": 0.6, "admin_disable": 0.6, "admin_restore": 1.0,
 }
 
-# the ways back from space-wide changes: lifting restrictions, restoring from the trash, re-adding to Lore
-RESTORERS = {"unrestrict", "space_restored", "admin_restore", "space_groups"}
+# the way back from each change that takes content away, kept in a narrowed walk so that it does not drain
+WAY_BACK = {"restrict": "unrestrict", "home_restricted": "unrestrict", "space_unreadable": "space_groups",
+            "space_trashed": "space_restored", "admin_remove": "admin_restore", "admin_disable": "admin_restore"}
 
 
 def make_sync_account_ordinary(state: ConfluenceState) -> None:
@@ -57,7 +58,8 @@ class Changer:
         self.lore_spaces: dict[str, bool] = {k: True for k in spaces}  # configured key -> enabled
         self.counter = 0
         # `kinds` narrows the walk (to check one fix at a time); the ways back stay, so it does not drain
-        wanted = set(kinds or WEIGHTS) | RESTORERS
+        wanted = set(kinds or WEIGHTS)
+        wanted |= {WAY_BACK[k] for k in wanted if k in WAY_BACK}
         unknown = wanted - set(WEIGHTS)
         if unknown:
             raise ValueError(f"unknown change kinds {sorted(unknown)}: use some of {sorted(WEIGHTS)}")

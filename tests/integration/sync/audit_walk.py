@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from backend.acl import acl_filter
 from backend.api import create_app
 from backend.documents import PUBLIC
-from backend.settings import Settings
+from backend.settings import LLMSettings, Settings
 from tests.integration.answer_corpus import closed_port_url
 from tests.integration.sync.audit_changes import PEOPLE, Change, Changer, make_sync_account_ordinary
 from tests.integration.sync.audit_oracle import Oracle, Reader, Tally, readers
@@ -51,11 +51,11 @@ def audit_wiki(shared_data: Path, tmp: Path) -> tuple[ConfluenceState, SeedResul
     return state, seed
 
 
-def audit_settings(settings: Settings, llm_url: str | None = None) -> Settings:
-    """The API's settings for the audit: its tokens, the LLM at `llm_url` (default: a closed port, so that
-    /api/ask answers with sources only, at once) and no identity cache."""
-    llm = replace(settings.llm, url=llm_url or closed_port_url(), retries=0,
-                  context_window=settings.llm.context_window or 2048)  # a window: no probe of a server
+def audit_settings(settings: Settings, llm: LLMSettings | None = None) -> Settings:
+    """The API's settings for the audit: its tokens, `llm` (default: a closed port, so that /api/ask answers
+    with sources only, at once) and no identity cache."""
+    llm = llm or replace(settings.llm, url=closed_port_url(), retries=0,
+                         context_window=settings.llm.context_window or 2048)  # a window: no probe of a server
     # identity_cache_seconds=0: a reader's groups are looked up on every request, so a group change made in
     # a step applies to the very next check. With the default cache (600 s) a former member would keep the
     # group's pages for up to ten minutes: a documented delay of the resolver, not what this audit measures.
@@ -65,7 +65,7 @@ def audit_settings(settings: Settings, llm_url: str | None = None) -> Settings:
 
 class Audit:
     def __init__(self, env: SyncEnv, seed: int, full_every: int = 5, queries: int = 2, ask_every: int = 2,
-                 log: Callable[[str], None] | None = None, llm_url: str | None = None,
+                 log: Callable[[str], None] | None = None, llm: LLMSettings | None = None,
                  kinds: Iterable[str] | None = None):
         self.env = env
         self.seed = seed
@@ -74,7 +74,7 @@ class Audit:
         self.ask_every = ask_every
         self.log = log or (lambda _line: None)
         make_sync_account_ordinary(env.state)
-        self.settings = audit_settings(env.settings, llm_url)
+        self.settings = audit_settings(env.settings, llm)
         # es and the embedding model are shared with the sync (loading the model twice costs seconds);
         # the identity resolver, searcher and answerer are built by the app from its settings
         self.app = create_app(self.settings, services={"es": env.es, "embedder": env.embedder})
@@ -206,10 +206,17 @@ class Audit:
         return [r["doc_id"] for r in resp.get_json()["results"]]
 
     def ask(self, reader: Reader, question: str) -> list[str]:
-        resp = self.http.post("/api/ask", json={"question": question}, headers=self._headers(reader))
-        assert resp.status_code == 200, resp.get_json()
-        answer = resp.get_json()
+        answer = self.answer(reader, question)
         return [s["doc_id"] for s in answer["sources"]] + [c["doc_id"] for c in answer["citations"]]
+
+    def answer(self, reader: Reader, question: str, history: list[dict] | None = None) -> dict:
+        body = {"question": question, **({"history": history} if history else {})}
+        resp = self.http.post("/api/ask", json=body, headers=self._headers(reader))
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
+    def reader(self, name: str) -> Reader:
+        return next(r for r in self.readers if r.name == name)
 
     # ---- reporting --------------------------------------------------------------------------------
 
