@@ -93,6 +93,42 @@ def test_users_see_only_what_confluence_would_show_them(seeded) -> None:
     assert admin.ancestors_read_restrictions(carol_only) == [[f"confluence-user:{seed.users['carol']}"]]
 
 
+def test_moves_group_and_space_changes_behave_like_confluence(seeded) -> None:
+    """What the permission audit changes: no version bump for moves, groups and space permissions that apply
+    at once, and a space the caller cannot read (or in the trash) that 404s and is absent from CQL."""
+    server, seed = seeded
+    state = server.state
+    alice, bob = user_client(server, seed, "alice"), user_client(server, seed, "bob")
+    page = seed.page_ids["guidelines/raising-an-issue.md"]
+    before = bob.get_content(page)["version"]
+    state.move(page, seed.restricted_root)  # under the toc-members page: bob loses it, alice keeps it
+    with pytest.raises(SourceNotFound):
+        bob.get_content(page)
+    moved = alice.get_content(page)
+    assert moved["version"] == before and moved["ancestors"][-1]["id"] == seed.restricted_root
+    with pytest.raises(ValueError):
+        state.move(seed.restricted_root, seed.restricted_ids[1])  # not under its own child
+    state.set_groups(seed.users["bob"], {"confluence-users", "toc-members"})
+    assert bob.user_groups(seed.users["bob"]) == ["confluence-users", "toc-members"]
+    assert bob.get_content(page)["id"] == page
+
+    state.set_space_read("MEET", groups={"finance"})
+    with pytest.raises(SourceNotFound):
+        alice.space("MEET")
+    assert list(alice.space_content_ids("MEET")) == []
+    assert user_client(server, seed, "carol").space("MEET")["key"] == "MEET"
+    admin = client_for(server)
+    toc = list(admin.space_content_ids("TOC"))
+    state.delete_space("TOC")
+    with pytest.raises(SourceNotFound):
+        admin.space("TOC")  # even for the stand-in's superuser
+    with pytest.raises(SourceNotFound):
+        admin.get_content(seed.homes["TOC"])
+    assert list(admin.space_content_ids("TOC")) == []
+    state.delete_space("TOC", deleted=False)
+    assert list(admin.space_content_ids("TOC")) == toc
+
+
 def test_lastmodified_is_read_in_the_token_users_timezone(seeded) -> None:
     server, seed = seeded
     state = server.state

@@ -60,6 +60,7 @@ class Space:
     read_groups: set[str] = field(default_factory=set)
     anonymous: bool = False
     id: int = 0
+    deleted: bool = False  # in the trash: every route 404s and CQL finds nothing, even for admins
 
 
 @dataclass
@@ -217,6 +218,49 @@ class ConfluenceState:
         item.when = self.clock.now()
         return item
 
+    def move(self, content_id: str, parent_id: str) -> Content:
+        """Move a page (with its subtree) under another page, in its space or another one.
+
+        Like Confluence: neither the version nor `lastmodified` changes, so an incremental CQL sync does not
+        see the move; the page inherits the restrictions of its new ancestors at once.
+        """
+        item, parent = self.contents[content_id], self.contents[parent_id]
+        if item.type != "page" or parent.type != "page":
+            raise ValueError("only pages move, and only under pages")
+        if parent_id == content_id or item in self.ancestors(parent):
+            raise ValueError(f"page {content_id} cannot move under itself or its own descendant {parent_id}")
+        if self.spaces[item.space].homepage_id == content_id:
+            raise ValueError(f"page {content_id} is the home page of {item.space}")
+        item.parent_id = parent_id
+        if parent.space != item.space:  # the subtree goes along, with its comments
+            moving = {content_id}
+            for other in sorted(self.contents.values(), key=lambda c: len(self.ancestors(c))):
+                if other.parent_id in moving:
+                    moving.add(other.id)
+            for cid in moving:
+                self.contents[cid].space = parent.space
+        return item
+
+    def set_groups(self, account_id: str, groups: set[str]) -> None:
+        """A user's group membership changes (an admin edits the group): no content changes."""
+        self.users[account_id].groups = set(groups)
+
+    def set_space_read(self, key: str, groups: set[str] | None = None, users: set[str] | None = None,
+                       anonymous: bool | None = None) -> Space:
+        """Change who may read a space (the space's "View" permission); content versions stay as they are."""
+        space = self.spaces[key]
+        if groups is not None:
+            space.read_groups = set(groups)
+        if users is not None:
+            space.read_users = set(users)
+        if anonymous is not None:
+            space.anonymous = anonymous
+        return space
+
+    def delete_space(self, key: str, deleted: bool = True) -> None:
+        """Move a space to the trash (`deleted=False` restores it with its content, as Cloud's trash does)."""
+        self.spaces[key].deleted = deleted
+
     def delete(self, content_id: str) -> None:
         """Delete content with its comments and attachments (children move up, as Confluence does)."""
         item = self.contents.pop(content_id)
@@ -247,6 +291,8 @@ class ConfluenceState:
         return chain[::-1]
 
     def in_space(self, user: User, space: Space) -> bool:
+        if space.deleted:
+            return False
         # an Anonymous grant lets in anonymous visitors (only where the site admits them) and logged-in users
         return (user.superuser or space.anonymous or user.account_id in space.read_users
                 or bool(user.groups & space.read_groups))

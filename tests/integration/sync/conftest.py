@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -53,6 +54,11 @@ def wiki_rows(shared_data: Path) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def wiki_subset(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_wiki_subset(shared_data, tmp_path_factory.mktemp("wiki") / "subset.jsonl")
+
+
+def write_wiki_subset(shared_data: Path, out: Path, words: int = SUBSET_WORDS) -> Path:
+    """The subset described above, each page cut to `words` words, as a JSONL file at `out`."""
     rows = wiki_rows(shared_data)
     ids = {r["doc_id"] for r in rows}
     keep = set(seedmod.HOMES.values()) | {seedmod.RESTRICTED_PARENT, seedmod.USER_RESTRICTED}
@@ -63,12 +69,10 @@ def wiki_subset(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     small = sorted((r for r in rows if r["doc_id"] not in keep and 40 <= r["n_words"] <= 400),
                    key=lambda r: r["doc_id"])
     keep |= {r["doc_id"] for r in small[::max(1, len(small) // SUBSET_SMALL_PAGES)][:SUBSET_SMALL_PAGES]}
-    out = tmp_path_factory.mktemp("wiki") / "subset.jsonl"
     with out.open("w", encoding="utf-8") as f:
         for r in rows:
             if r["doc_id"] in keep:
-                words = r["text"].split(" ")
-                f.write(json.dumps({**r, "text": " ".join(words[:SUBSET_WORDS])}) + "\n")
+                f.write(json.dumps({**r, "text": " ".join(r["text"].split(" ")[:words])}) + "\n")
     return out
 
 
@@ -196,11 +200,18 @@ def seeded(wiki_subset: Path, shared_data: Path, big_file: Path) -> tuple[Conflu
 
 @pytest.fixture
 def sync_env(seeded, isolated_settings: Settings, es: Elasticsearch, embedder: Embedder) -> Iterator[SyncEnv]:
-    state, seed = seeded
+    with serving(*seeded, isolated_settings, es, embedder) as env:
+        yield env
+
+
+@contextmanager
+def serving(state: ConfluenceState, seed: SeedResult, settings: Settings, es: Elasticsearch,
+            embedder: Embedder) -> Iterator[SyncEnv]:
+    """Serve `state` and configure the sample spaces in `settings`' config index: a SyncEnv while it runs."""
     with serve(state) as server:
         # backoff_cap small: the fault tests retry for real and must stay fast
         conf = server.settings(backoff_cap=0.5)
-        settings = replace(isolated_settings, confluence=conf)
+        settings = replace(settings, confluence=conf)
         store = SpaceStore(es, settings.es)
         for key in SPACES:
             store.add_space(SpaceConfig(key))
