@@ -1,0 +1,68 @@
+"""The slow half of `/ask`, run by the bounded pool after the acknowledgement: who asks, the answer pipeline,
+Block Kit, and the post to the command's `response_url`.
+
+Whatever fails (Slack, Confluence, Elasticsearch, a bug) the asker gets a message: never silence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from backend.errors import LoreError
+from bot import blocks, messages
+from bot.slack import SlackError, respond
+
+if TYPE_CHECKING:
+    from bot.runtime import SlackBot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    question: str
+    user_id: str
+    response_url: str
+    channel_id: str = ""
+    team_id: str = ""
+    received: float = field(default_factory=time.monotonic)
+
+
+def answer(bot: SlackBot, req: AskRequest) -> None:
+    answer_id = uuid.uuid4().hex[:16]  # joins the feedback clicks to this answer in the logs
+    waited_ms = round((time.monotonic() - req.received) * 1000)
+    context = {"answer_id": answer_id, "slack_user": req.user_id, "slack_channel": req.channel_id,
+               "queue_ms": waited_ms}
+    try:
+        asker = bot.identities.asker(req.user_id)
+        result = bot.services.answerer.ask(req.question, asker.identities)
+        message = blocks.render_answer(result, req.question, asker.rule, json.dumps({"answer": answer_id}))
+        log.info("answered on Slack", extra={**context, "status": result.status, "sources": len(result.sources),
+                                             "public_only": asker.public_only, **result.timings})
+    except LoreError as exc:
+        log.warning("could not answer on Slack: %s", exc, extra={**context, "code": exc.code})
+        message = blocks.text_message(messages.failed(exc.code))
+    except Exception:  # a bug must still reach the asker as a message, not as silence
+        log.exception("could not answer on Slack", extra=context)
+        message = blocks.text_message(messages.failed("internal_error"))
+    post(bot, req.response_url, message, context)
+
+
+def post(bot: SlackBot, response_url: str, message: dict, context: dict) -> None:
+    """Post to `response_url`; if Slack refuses the message itself (bad blocks), post a plain failure instead."""
+    try:
+        respond(bot.settings.slack, response_url, message)
+        return
+    except SlackError as exc:
+        log.error("Slack refused the reply: %s", exc, extra=context)
+        if exc.retryable:  # Slack is unreachable or overloaded even after retries: nothing more to try
+            return
+    try:
+        respond(bot.settings.slack, response_url, blocks.text_message(messages.failed("slack_refused")))
+    except SlackError as exc:
+        log.error("Slack refused the failure notice too: %s", exc, extra=context)
