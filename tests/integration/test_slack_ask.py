@@ -230,6 +230,19 @@ def test_a_failure_inside_lore_reaches_the_asker_as_a_message(corpus, embedder, 
     assert "127.0.0.1" not in shown  # no internal addresses in Slack
 
 
+def test_with_slack_api_unreachable_asks_are_still_acked_and_answered_from_public_pages(corpus, es, embedder,
+                                                                                       directory, slack):
+    """No auth.test at start-up or per request: the Web API being down costs the asker only their own pages."""
+    with start_bot(corpus, es, embedder, directory, slack, llm_url=closed_port_url(),
+                   api_url=closed_port_url() + "/api/", max_retries=0) as rb:
+        resp, key = ask(rb, GRADLE, user="alice")
+        assert resp.status_code == 200 and resp.elapsed.total_seconds() < ACK_LIMIT
+        assert "Searching" in resp.json()["text"]
+        shown = texts(only_answer(rb, key))
+    assert messages.rule_public(messages.SLACK_UNREACHABLE) in shown
+    assert f"<{url(SECRET_PAGE)}|" not in shown  # alice's board page needs her identity, unknown here
+
+
 def test_health_reports_the_answer_queue(offline: RunningBot):
     resp = requests.get(offline.url + "/healthz", timeout=10)
     assert resp.status_code == 200
