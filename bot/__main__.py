@@ -78,8 +78,9 @@ def serve_socket_mode(settings: Settings) -> None:
                 log.warning("Socket Mode could not connect (%s); trying again in %.0f s", type(exc).__name__, wait)
                 stop.wait(wait)
                 wait = min(wait * 2, MAX_CONNECT_WAIT)
-        log.info("Lore's Slack bot is connected in Socket Mode")
-        stop.wait()
+        if not stop.is_set():
+            log.info("Lore's Slack bot is connected in Socket Mode")
+            stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
@@ -94,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # bolt logs the whole body of a request that fails the signature check at INFO: message text stays
+        # out of logs above DEBUG (a stale but genuine /ask carries a user's question)
+        logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
     try:
         if settings.slack.app_token and not args.http:
             serve_socket_mode(settings)
