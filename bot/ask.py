@@ -1,5 +1,5 @@
-"""The slow half of `/ask`, run by the bounded pool after the acknowledgement: who asks, the answer pipeline,
-Block Kit, and the post to the command's `response_url`.
+"""The slow half of `/ask` and of @-mentions, run by the bounded pool after the acknowledgement: who asks,
+the answer pipeline, Block Kit, and the post (the command's `response_url`, or the mention's thread).
 
 Whatever fails (Slack, Confluence, Elasticsearch, a bug) the asker gets a message: never silence.
 """
@@ -13,9 +13,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from backend.documents import PUBLIC
 from backend.errors import LoreError
 from bot import blocks, messages
-from bot.slack import SlackError, respond
+from bot.slack import SlackError, post_message, respond
 
 if TYPE_CHECKING:
     from bot.runtime import SlackBot
@@ -66,3 +67,43 @@ def post(bot: SlackBot, response_url: str, message: dict, context: dict) -> None
         respond(bot.settings.slack, response_url, blocks.text_message(messages.failed("slack_refused")))
     except SlackError as exc:
         log.error("Slack refused the failure notice too: %s", exc, extra=context)
+
+
+@dataclass(frozen=True)
+class MentionRequest:
+    question: str  # empty: the mention had no question
+    user_id: str
+    channel_id: str
+    thread_ts: str  # the thread to answer in: the mention's own thread, or a new one under the mention
+    received: float = field(default_factory=time.monotonic)
+
+
+def answer_mention(bot: SlackBot, req: MentionRequest) -> None:
+    """Answer an @-mention in its thread. The reply is visible to the whole channel, so it uses public pages
+    only, whoever asked (a member-aware rule needs conversations.members: a later step)."""
+    answer_id = uuid.uuid4().hex[:16]
+    context = {"answer_id": answer_id, "slack_user": req.user_id, "slack_channel": req.channel_id,
+               "queue_ms": round((time.monotonic() - req.received) * 1000)}
+    if not req.question:
+        message = blocks.text_message(messages.mention_usage())
+    else:
+        try:
+            result = bot.services.answerer.ask(req.question, [PUBLIC])
+            message = blocks.render_answer(result, req.question, messages.rule_channel(),
+                                           json.dumps({"answer": answer_id}))
+            log.info("answered a Slack mention", extra={**context, "status": result.status,
+                                                        "sources": len(result.sources), **result.timings})
+        except LoreError as exc:
+            log.warning("could not answer a Slack mention: %s", exc, extra={**context, "code": exc.code})
+            message = blocks.text_message(messages.failed(exc.code))
+        except Exception:  # a bug must still reach the channel as a message, not as silence
+            log.exception("could not answer a Slack mention", extra=context)
+            message = blocks.text_message(messages.failed("internal_error"))
+    post_in_thread(bot, req.channel_id, req.thread_ts, message, context)
+
+
+def post_in_thread(bot: SlackBot, channel: str, thread_ts: str, message: dict, context: dict) -> None:
+    try:
+        post_message(bot.client, channel, thread_ts, message)
+    except SlackError as exc:
+        log.error("could not post in the thread: %s", exc, extra=context)

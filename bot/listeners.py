@@ -1,4 +1,4 @@
-"""What Lore does with each kind of Slack request: `/ask` and the feedback buttons.
+"""What Lore does with each kind of Slack request: `/ask`, @-mentions and the feedback buttons.
 
 Listeners only acknowledge (within Slack's 3 seconds, with no network call) and hand slow work to the
 bounded pool; the App runs them before answering the HTTP request (process_before_response), so what they
@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from slack_bolt import Ack, App
 
 from bot import blocks, messages
-from bot.ask import AskRequest, answer
+from bot.ask import AskRequest, MentionRequest, answer, answer_mention, post_in_thread
 from bot.runtime import SlackBot
 
 log = logging.getLogger(__name__)
 
+_LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(\|[^>]*)?>)+\s*")
 FEEDBACK_VOTES = dict(zip(blocks.FEEDBACK_ACTIONS, ("helpful", "not_helpful"), strict=True))
 
 
@@ -39,8 +41,27 @@ def register(app: App, bot: SlackBot) -> None:
             return
         ack(**blocks.text_message(messages.searching(ahead)))
 
+    @app.event("app_mention")
+    def mention(event: dict) -> None:  # acked by bolt when this returns (events need no ack payload)
+        req = MentionRequest(question=mention_question(event.get("text") or ""), user_id=event.get("user", ""),
+                             channel_id=event.get("channel", ""),
+                             thread_ts=event.get("thread_ts") or event.get("ts", ""))
+        if not bot.pool.submit(answer_mention, bot, req):
+            log.warning("answer queue full: a mention was turned away",
+                        extra={"slack_user": req.user_id, "capacity": bot.pool.capacity})
+            # rare (overload): said in the thread at once, at the cost of a slower ack of this one event
+            post_in_thread(bot, req.channel_id, req.thread_ts, blocks.text_message(messages.busy(bot.pool.waiting)),
+                           {"slack_user": req.user_id})
+
     for action_id, vote in FEEDBACK_VOTES.items():
         app.action(action_id)(_feedback_listener(vote))
+
+
+def mention_question(text: str) -> str:
+    """The question in a mention's text: without the leading @-mentions, Slack's escapes undone, one line."""
+    text = _LEADING_MENTIONS.sub("", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
 
 
 def _feedback_listener(vote: str):

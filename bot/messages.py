@@ -52,6 +52,16 @@ def rule_public(reason: str) -> str:
     return f":lock: Only you can see this. Searched public pages only: {reason}"
 
 
+def rule_channel() -> str:
+    return (":busts_in_silhouette: Everyone in this channel can see this reply, so only public pages were "
+            f"searched. For answers from your own pages, use `{COMMAND}` (only you see those).")
+
+
+def mention_usage() -> str:
+    return (f"Mention me with a question, for example: _@Lore How do we cut a release?_ I answer in the thread "
+            f"from public pages; `{COMMAND}` answers only you, from the pages you can open.")
+
+
 NO_EMAIL = "your Slack profile shows no email Lore could read."
 NOT_IN_CONFLUENCE = "your Slack email matches no Confluence account that Lore can see."
 SLACK_UNREACHABLE = "Slack did not tell Lore who you are just now (try again to include your own pages)."

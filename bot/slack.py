@@ -63,6 +63,12 @@ def user_email(client: WebClient, user_id: str) -> str | None:
     return (user.get("profile") or {}).get("email") or None
 
 
+def post_message(client: WebClient, channel: str, thread_ts: str | None, message: dict) -> dict:
+    """`chat.postMessage` of a rendered message (its `text` and `blocks`), in a thread when `thread_ts` is given."""
+    return _call("chat.postMessage", client.chat_postMessage, channel=channel, thread_ts=thread_ts,
+                 text=message["text"], blocks=message.get("blocks"))
+
+
 def respond(settings: SlackSettings, response_url: str, message: dict) -> None:
     """Post `message` to a `response_url` (up to 5 posts within 30 minutes of the command, per Slack)."""
     hook = WebhookClient(response_url, timeout=int(max(1, settings.timeout)), retry_handlers=_retry_handlers(settings))

@@ -36,7 +36,7 @@ from tests.integration.slack_bot import (
 )
 from tests.standins import confluence_app, slack_app
 from tests.standins.slack_app import slack_id
-from tests.standins.slack_delivery import Delivery, command_body, signed_headers
+from tests.standins.slack_delivery import Delivery, command_body, event_body, signed_headers
 
 QUESTION = "Who were supposed to be the first maintainers of the IBM/DAH merged code base?"
 GRADLE = "What Gradle version did Web3j move to in mid-2024?"  # answered by the board-only page
@@ -248,6 +248,44 @@ def test_health_reports_the_answer_queue(offline: RunningBot):
     assert resp.status_code == 200
     body = resp.json()
     assert body["status"] == "ok" and body["answers"]["capacity"] == 2 + 50
+
+
+def mention(rb: RunningBot, text: str, user: str, thread_ts: str | None = None, event_id: str | None = None,
+            **headers: str) -> tuple[requests.Response, str, str]:
+    ts = f"{time.time():.6f}"
+    event = {"type": "app_mention", "user": slack_id(user), "text": f"<@{slack_app.BOT_USER_ID}> {text}",
+             "channel": "C0GENERAL", "ts": ts, "event_ts": ts, **({"thread_ts": thread_ts} if thread_ts else {})}
+    body = event_body(event, event_id)
+    resp = rb.delivery.post(body, content_type="application/json", headers=headers)
+    return resp, thread_ts or ts, body
+
+
+def test_a_mention_is_answered_in_its_thread_from_public_pages_only(offline: RunningBot):
+    """alice may read the board page (her /ask shows it), but a channel reply must not."""
+    resp, thread, _ = mention(offline, GRADLE, "alice")
+    assert resp.status_code == 200 and resp.elapsed.total_seconds() < ACK_LIMIT
+    replies = offline.slack.state.wait_for_messages(thread, 1)
+    wait_idle(offline)
+    assert len(offline.slack.state.wait_for_messages(thread, 1, timeout=0)) == 1
+    reply = replies[0]
+    assert reply["channel"] == "C0GENERAL"
+    shown = texts(reply)
+    assert f"<{url(SECRET_PAGE)}|" not in shown
+    assert messages.rule_channel() in shown
+    # a mention inside an existing thread is answered in that thread
+    _, thread, _ = mention(offline, QUESTION, "bob", thread_ts="1790000000.000100")
+    assert thread == "1790000000.000100"
+    assert f"<{url(MINUTES_0331)}|[" in texts(offline.slack.state.wait_for_messages(thread, 1)[0])
+
+
+def test_a_retried_event_answers_once(offline: RunningBot):
+    resp, thread, body = mention(offline, QUESTION, "carol", event_id="Ev0RETRY1")
+    retry = offline.delivery.post(body, content_type="application/json", timestamp=time.time() + 1,
+                                  headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert resp.status_code == 200 and retry.status_code == 200
+    assert offline.slack.state.wait_for_messages(thread, 1)
+    wait_idle(offline)
+    assert len(offline.slack.state.wait_for_messages(thread, 2, timeout=0)) == 1
 
 
 def test_ask_with_the_real_model_answers_citing_the_page(corpus, es, embedder, directory, slack):

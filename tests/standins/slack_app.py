@@ -103,6 +103,17 @@ class SlackState:
                 self.lock.wait(left)
             return list(self.responses.get(key, []))
 
+    def wait_for_messages(self, thread_ts: str, count: int = 1, timeout: float = 30.0) -> list[dict]:
+        """chat.postMessage calls in thread `thread_ts` once there are `count` (fewer after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                found = [m for m in self.messages if m.get("thread_ts") == thread_ts]
+                left = deadline - time.monotonic()
+                if len(found) >= count or left <= 0:
+                    return found
+                self.lock.wait(left)
+
     def calls_of(self, method: str) -> list[Call]:
         with self.lock:
             return [c for c in self.calls if c.method == method]

@@ -55,3 +55,12 @@ def test_the_pool_refuses_beyond_its_capacity_and_finishes_what_it_accepted():
     pool.close(wait=True)
     assert sorted(done) == [0, 1, 2]
     assert not pool.submit(job, 9)  # closed: nothing more is taken
+
+
+def test_a_mention_question_loses_the_leading_mentions_and_slack_escapes():
+    from bot.listeners import mention_question
+
+    assert mention_question("<@U0LOREBOT> what is  <the> plan &amp; who\nowns it?") == \
+        "what is <the> plan & who owns it?"
+    assert mention_question("<@U0LOREBOT|lore> <@U0BOB> hi") == "hi"
+    assert mention_question("<@U0LOREBOT>") == ""

@@ -28,7 +28,7 @@ def manifest() -> dict:
 def app():
     # nothing here reaches Slack or the backend: usage help and feedback acks need neither
     settings = Settings(slack=SlackSettings(signing_secret=SECRET, bot_token="xoxb-unused",
-                                            api_url="http://127.0.0.1:9/api/"))
+                                            api_url="http://127.0.0.1:9/api/", max_retries=0))
     app = create_app(settings)
     yield app
     app.extensions["lore_slack"].close()
@@ -75,7 +75,8 @@ def test_the_feedback_buttons_need_interactivity_and_are_handled(manifest, app):
 def test_every_subscribed_event_is_handled(manifest, app):
     events = manifest["settings"].get("event_subscriptions", {}).get("bot_events", [])
     for event in events:
-        body = event_body({"type": event, "user": "U0ALICE", "text": "hello", "channel": "C0GENERAL",
+        # a bare mention: the bot only posts usage help (to a closed port here), no search is run
+        body = event_body({"type": event, "user": "U0ALICE", "text": "<@U0LOREBOT>", "channel": "C0GENERAL",
                            "ts": "1.000001", "event_ts": "1.000001", "channel_type": "channel"})
         resp = post(app, body, content_type="application/json")
         assert resp.status_code == 200, f"the manifest subscribes to {event} but no listener handles it"
@@ -83,5 +84,5 @@ def test_every_subscribed_event_is_handled(manifest, app):
 
 def test_the_manifest_asks_for_what_the_app_uses_and_says_how_it_connects(manifest):
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "users:read", "users:read.email"} <= scopes
+    assert {"commands", "chat:write", "users:read", "users:read.email", "app_mentions:read"} <= scopes
     assert isinstance(manifest["settings"]["socket_mode_enabled"], bool)
