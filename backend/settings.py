@@ -194,4 +194,3 @@ class SlackSettings:
     timeout: float = 10.0  # seconds per Slack Web API / response_url call
     max_retries: int = 3  # retries of a call answered 429 (after Retry-After) or cut off by the network
     email_cache_seconds: int = 600  # users.info answers (Slack user -> email) are kept this long
-
