@@ -14,7 +14,7 @@ import re
 from slack_bolt import Ack, App
 
 from bot import blocks, messages
-from bot.ask import AskRequest, MentionRequest, answer, answer_mention, post_in_thread
+from bot.ask import AskRequest, MentionRequest, answer, answer_mention, post, post_in_thread
 from bot.runtime import SlackBot
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ FEEDBACK_VOTES = dict(zip(blocks.FEEDBACK_ACTIONS, ("helpful", "not_helpful"), s
 def register(app: App, bot: SlackBot) -> None:
     @app.command(messages.COMMAND)
     def ask(ack: Ack, command: dict) -> None:
-        question = " ".join((command.get("text") or "").split())
+        question = plain_text(command.get("text") or "")
         if not question:
             ack(**blocks.text_message(messages.usage()))
             return
@@ -54,24 +54,35 @@ def register(app: App, bot: SlackBot) -> None:
                            {"slack_user": req.user_id})
 
     for action_id, vote in FEEDBACK_VOTES.items():
-        app.action(action_id)(_feedback_listener(vote))
+        app.action(action_id)(_feedback_listener(bot, vote))
 
 
-def mention_question(text: str) -> str:
-    """The question in a mention's text: without the leading @-mentions, Slack's escapes undone, one line."""
-    text = _LEADING_MENTIONS.sub("", text)
+def thanks() -> dict:
+    """A new ephemeral line under the answer; the answer itself stays as it was."""
+    return {**blocks.text_message(messages.FEEDBACK_THANKS), "replace_original": False}
+
+
+def plain_text(text: str) -> str:
+    """Text as Slack sends it (`&`, `<`, `>` escaped in commands and events) as the words the user typed."""
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return " ".join(text.split())
 
 
-def _feedback_listener(vote: str):
+def mention_question(text: str) -> str:
+    """The question in a mention's text: without the leading @-mentions, as plain text."""
+    return plain_text(_LEADING_MENTIONS.sub("", text))
+
+
+def _feedback_listener(bot: SlackBot, vote: str):
     def feedback(ack: Ack, body: dict, action: dict) -> None:
         ack()
         try:
             answer_id = json.loads(action.get("value") or "{}").get("answer")
         except (ValueError, AttributeError):
             answer_id = None
-        log.info("Slack feedback", extra={"answer_id": answer_id, "vote": vote,
-                                          "slack_user": (body.get("user") or {}).get("id")})
+        context = {"answer_id": answer_id, "vote": vote, "slack_user": (body.get("user") or {}).get("id")}
+        log.info("Slack feedback", extra=context)  # stored in Elasticsearch by a later step (issue #9, item 5)
+        if body.get("response_url"):  # a thank-you, when the pool has room: the vote is logged either way
+            bot.pool.submit(post, bot, body["response_url"], thanks(), context)
 
     return feedback

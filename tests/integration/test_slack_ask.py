@@ -36,7 +36,7 @@ from tests.integration.slack_bot import (
 )
 from tests.standins import confluence_app, slack_app
 from tests.standins.slack_app import slack_id
-from tests.standins.slack_delivery import Delivery, command_body, event_body, signed_headers
+from tests.standins.slack_delivery import Delivery, action_body, command_body, event_body, signed_headers
 
 QUESTION = "Who were supposed to be the first maintainers of the IBM/DAH merged code base?"
 GRADLE = "What Gradle version did Web3j move to in mid-2024?"  # answered by the board-only page
@@ -241,6 +241,16 @@ def test_with_slack_api_unreachable_asks_are_still_acked_and_answered_from_publi
         shown = texts(only_answer(rb, key))
     assert messages.rule_public(messages.SLACK_UNREACHABLE) in shown
     assert f"<{url(SECRET_PAGE)}|" not in shown  # alice's board page needs her identity, unknown here
+
+
+def test_a_feedback_click_is_acknowledged_and_thanked(offline: RunningBot):
+    key = uuid.uuid4().hex[:12]
+    click = action_body(FEEDBACK_ACTIONS[1], '{"answer": "0123abcd"}', slack_id("bob"), offline.slack.response_url(key))
+    resp = offline.delivery.post(click)
+    assert resp.status_code == 200 and resp.elapsed.total_seconds() < ACK_LIMIT
+    thanks = only_answer(offline, key)
+    assert thanks["text"] == messages.FEEDBACK_THANKS
+    assert thanks["replace_original"] is False  # the answer the user voted on stays in place
 
 
 def test_health_reports_the_answer_queue(offline: RunningBot):

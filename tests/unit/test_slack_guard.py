@@ -1,4 +1,4 @@
-"""Replay and retry memory (bot.guard) and the bounded answer pool (bot.pool)."""
+"""Replay and retry memory (bot.guard), the bounded answer pool (bot.pool), and Slack text as questions."""
 
 from __future__ import annotations
 
@@ -57,8 +57,10 @@ def test_the_pool_refuses_beyond_its_capacity_and_finishes_what_it_accepted():
     assert not pool.submit(job, 9)  # closed: nothing more is taken
 
 
-def test_a_mention_question_loses_the_leading_mentions_and_slack_escapes():
-    from bot.listeners import mention_question
+def test_a_question_loses_slack_escapes_and_a_mention_its_leading_mentions():
+    from bot.listeners import mention_question, plain_text
+
+    assert plain_text("  Q&amp;A for &lt;release&gt;\n process ") == "Q&A for <release> process"
 
     assert mention_question("<@U0LOREBOT> what is  <the> plan &amp; who\nowns it?") == \
         "what is <the> plan & who owns it?"
