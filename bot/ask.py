@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING
 from backend.documents import PUBLIC
 from backend.errors import LoreError
 from bot import blocks, messages
-from bot.slack import SlackError, post_message, respond
+from bot.slack import SlackError, post_message, respond, thread_messages
+from bot.text import from_mrkdwn, mention_question
 
 if TYPE_CHECKING:
     from bot.runtime import SlackBot
 
 log = logging.getLogger(__name__)
+
+THREAD_MESSAGES = 50  # earlier messages read from a thread; the prompt keeps only the last few turns anyway
 
 
 @dataclass(frozen=True)
@@ -74,8 +77,13 @@ class MentionRequest:
     question: str  # empty: the mention had no question
     user_id: str
     channel_id: str
+    ts: str  # the mention's own message
     thread_ts: str  # the thread to answer in: the mention's own thread, or a new one under the mention
     received: float = field(default_factory=time.monotonic)
+
+    @property
+    def in_thread(self) -> bool:
+        return self.thread_ts != self.ts
 
 
 def answer_mention(bot: SlackBot, req: MentionRequest) -> None:
@@ -88,7 +96,8 @@ def answer_mention(bot: SlackBot, req: MentionRequest) -> None:
         message = blocks.text_message(messages.mention_usage())
     else:
         try:
-            result = bot.services.answerer.ask(req.question, [PUBLIC])
+            history = thread_history(bot, req) if req.in_thread else []
+            result = bot.services.answerer.ask(req.question, [PUBLIC], history)
             message = blocks.render_answer(result, req.question, messages.rule_channel(),
                                            json.dumps({"answer": answer_id}))
             log.info("answered a Slack mention", extra={**context, "status": result.status,
@@ -100,6 +109,26 @@ def answer_mention(bot: SlackBot, req: MentionRequest) -> None:
             log.exception("could not answer a Slack mention", extra=context)
             message = blocks.text_message(messages.failed("internal_error"))
     post_in_thread(bot, req.channel_id, req.thread_ts, message, context)
+
+
+def thread_history(bot: SlackBot, req: MentionRequest) -> list[dict]:
+    """The thread's earlier turns, read from Slack itself (never from what a request claims): Lore's messages
+    are the assistant's turns, everyone else's the user's. Slack unreachable: answered without them."""
+    try:
+        found = thread_messages(bot.client, req.channel_id, req.thread_ts, THREAD_MESSAGES)
+    except SlackError as exc:
+        log.warning("could not read the thread; answering the mention on its own: %s", exc)
+        return []
+    turns = []
+    for m in sorted(found, key=lambda m: float(m.get("ts") or 0)):
+        if float(m.get("ts") or 0) >= float(req.ts or 0):
+            continue  # the mention itself, and anything said after it
+        if m.get("bot_id"):
+            sections = [b["text"]["text"] for b in m.get("blocks") or [] if b.get("type") == "section"]
+            turns.append({"role": "assistant", "content": from_mrkdwn("\n".join(sections) or m.get("text", ""))})
+        else:
+            turns.append({"role": "user", "content": mention_question(m.get("text") or "")})
+    return [t for t in turns if t["content"]]
 
 
 def post_in_thread(bot: SlackBot, channel: str, thread_ts: str, message: dict, context: dict) -> None:

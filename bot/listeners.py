@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 from slack_bolt import Ack, App
 
 from bot import blocks, messages
 from bot.ask import AskRequest, MentionRequest, answer, answer_mention, post, post_in_thread
 from bot.runtime import SlackBot
+from bot.text import mention_question, plain_text
 
 log = logging.getLogger(__name__)
 
-_LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(\|[^>]*)?>)+\s*")
 FEEDBACK_VOTES = dict(zip(blocks.FEEDBACK_ACTIONS, ("helpful", "not_helpful"), strict=True))
 
 
@@ -44,7 +43,7 @@ def register(app: App, bot: SlackBot) -> None:
     @app.event("app_mention")
     def mention(event: dict) -> None:  # acked by bolt when this returns (events need no ack payload)
         req = MentionRequest(question=mention_question(event.get("text") or ""), user_id=event.get("user", ""),
-                             channel_id=event.get("channel", ""),
+                             channel_id=event.get("channel", ""), ts=event.get("ts", ""),
                              thread_ts=event.get("thread_ts") or event.get("ts", ""))
         if not bot.pool.submit(answer_mention, bot, req):
             log.warning("answer queue full: a mention was turned away",
@@ -60,17 +59,6 @@ def register(app: App, bot: SlackBot) -> None:
 def thanks() -> dict:
     """A new ephemeral line under the answer; the answer itself stays as it was."""
     return {**blocks.text_message(messages.FEEDBACK_THANKS), "replace_original": False}
-
-
-def plain_text(text: str) -> str:
-    """Text as Slack sends it (`&`, `<`, `>` escaped in commands and events) as the words the user typed."""
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return " ".join(text.split())
-
-
-def mention_question(text: str) -> str:
-    """The question in a mention's text: without the leading @-mentions, as plain text."""
-    return plain_text(_LEADING_MENTIONS.sub("", text))
 
 
 def _feedback_listener(bot: SlackBot, vote: str):

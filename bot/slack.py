@@ -19,6 +19,8 @@ from backend.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 
+REPLIES_PAGE = 200  # conversations.replies page size (Slack allows up to 1000; 200 is its recommendation)
+
 
 class SlackError(LoreError):
     """Slack refused a call or could not be reached. `str()` names the method, never a token."""
@@ -67,6 +69,20 @@ def post_message(client: WebClient, channel: str, thread_ts: str | None, message
     """`chat.postMessage` of a rendered message (its `text` and `blocks`), in a thread when `thread_ts` is given."""
     return _call("chat.postMessage", client.chat_postMessage, channel=channel, thread_ts=thread_ts,
                  text=message["text"], blocks=message.get("blocks"))
+
+
+def thread_messages(client: WebClient, channel: str, thread_ts: str, max_messages: int) -> list[dict]:
+    """The thread's messages, oldest first, following `next_cursor` to the end (or `max_messages`)."""
+    out: list[dict] = []
+    cursor = None
+    while len(out) < max_messages:
+        data = _call("conversations.replies", client.conversations_replies, channel=channel, ts=thread_ts,
+                     cursor=cursor, limit=min(REPLIES_PAGE, max_messages - len(out)))
+        out += data.get("messages") or []
+        cursor = (data.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    return out
 
 
 def respond(settings: SlackSettings, response_url: str, message: dict) -> None:

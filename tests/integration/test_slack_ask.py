@@ -288,6 +288,26 @@ def test_a_mention_is_answered_in_its_thread_from_public_pages_only(offline: Run
     assert f"<{url(MINUTES_0331)}|[" in texts(offline.slack.state.wait_for_messages(thread, 1)[0])
 
 
+def test_a_follow_up_in_a_thread_uses_the_earlier_turns_read_from_slack(offline: RunningBot):
+    state = offline.slack.state
+    root = f"{time.time() - 60:.6f}"
+    state.add_message("C0GENERAL", slack_id("bob"), f"<@{slack_app.BOT_USER_ID}> {QUESTION}", root)
+    state.add_message("C0GENERAL", slack_app.BOT_USER_ID, "The TSC minutes of March 2016 name them [1].",
+                      f"{time.time() - 30:.6f}", thread_ts=root)
+    state.replies_max_limit = 1  # one message a page: the earlier turns are only found by following the cursor
+    try:
+        resp, thread, _ = mention(offline, "and what about them?", "alice", thread_ts=root)
+        assert resp.status_code == 200
+        replies = state.wait_for_messages(thread, 1)
+    finally:
+        state.replies_max_limit = 1000
+    assert replies, "no reply in the thread"
+    # the follow-up alone names nothing; with bob's question from the thread it finds the page that answers it
+    assert f"<{url(MINUTES_0331)}|[" in texts(replies[0])
+    pages = [c for c in state.calls_of("conversations.replies") if c.args.get("ts") == root]
+    assert len(pages) >= 2 and pages[-1].args.get("channel") == "C0GENERAL"
+
+
 def test_a_retried_event_answers_once(offline: RunningBot):
     resp, thread, body = mention(offline, QUESTION, "carol", event_id="Ev0RETRY1")
     retry = offline.delivery.post(body, content_type="application/json", timestamp=time.time() + 1,

@@ -6,13 +6,13 @@ Slack-shaped payloads, a bot token check, recorded `response_url` posts and inje
         settings.slack.api_url = slack.api_url; url = slack.response_url("cmd-1")
         ... state.wait_for_responses("cmd-1", 1)
 
-Routes: `/api/auth.test`, `/api/users.info`, `/api/chat.postMessage` (GET or POST, form or JSON, like
-slack.com), and `/hooks/<key>` for response_urls (5 posts each, as on Slack).
+Routes: `/api/auth.test`, `/api/users.info`, `/api/chat.postMessage`, `/api/conversations.replies` (GET or
+POST, form or JSON, like slack.com; replies paged by cursor), and `/hooks/<key>` for response_urls (5 posts
+each, as on Slack).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
@@ -58,10 +58,11 @@ class SlackState:
     users: dict[str, dict] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     responses: dict[str, list[dict]] = field(default_factory=dict)  # response_url key -> JSON bodies posted
-    messages: list[dict] = field(default_factory=list)  # chat.postMessage arguments
+    messages: list[dict] = field(default_factory=list)  # chat.postMessage arguments (+ ts, user, bot_id)
+    seeded: list[dict] = field(default_factory=list)  # messages people wrote (add_message)
+    replies_max_limit: int = 1000  # conversations.replies' page cap (Slack's); tests lower it to force paging
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Condition = field(default_factory=threading.Condition)
-    _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
         if not self.users:
@@ -78,6 +79,25 @@ class SlackState:
             profile["email"] = email
         self.users[user_id] = {"id": user_id, "team_id": TEAM_ID, "name": name, "real_name": real_name,
                                "deleted": deleted, "is_bot": False, "tz": tz, "profile": profile}
+
+    def add_message(self, channel: str, user_id: str, text: str, ts: str, thread_ts: str | None = None) -> dict:
+        """A message (Slack-escaped `text`), in a thread when `thread_ts` is given; by the bot if `user_id` is
+        BOT_USER_ID (as if it had posted it earlier)."""
+        message = {"type": "message", "channel": channel, "user": user_id, "text": text, "ts": ts}
+        if user_id == BOT_USER_ID:
+            message["bot_id"] = BOT_ID
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        with self.lock:
+            self.seeded.append(message)
+        return message
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict]:
+        """The thread's root and replies, oldest first, as conversations.replies returns them."""
+        with self.lock:
+            found = [m for m in self.seeded + self.messages if m.get("channel") == channel
+                     and (m.get("ts") == thread_ts or m.get("thread_ts") == thread_ts)]
+        return sorted(found, key=lambda m: float(m["ts"]))
 
     def rate_limit(self, method: str, count: int = 1, retry_after: int = 1) -> None:
         """The next `count` calls of `method` ("users.info", "response_url", ...) get 429 + Retry-After."""
@@ -135,6 +155,18 @@ def _rate_limited(fault: Fault) -> Response:
     return resp
 
 
+def _replies(state: SlackState, args: dict[str, Any]) -> Response:
+    thread = state.thread(args.get("channel", ""), args.get("ts", ""))
+    if not thread:
+        return jsonify({"ok": False, "error": "thread_not_found"})
+    limit = max(1, min(int(args.get("limit") or 10), state.replies_max_limit))  # Slack's default page: 10
+    start = int(args.get("cursor") or 0)
+    page = thread[start : start + limit]
+    more = start + limit < len(thread)
+    return jsonify({"ok": True, "messages": page, "has_more": more,
+                    "response_metadata": {"next_cursor": str(start + limit) if more else ""}})
+
+
 def create_app(state: SlackState) -> Flask:
     app = Flask("slack-standin", static_folder=None)
 
@@ -162,12 +194,14 @@ def create_app(state: SlackState) -> Flask:
             if not args.get("channel"):
                 return jsonify({"ok": False, "error": "channel_not_found"})
             with state.lock:
-                ts = f"{int(time.time())}.{next(state._ts):06d}"
-                state.messages.append({**args, "ts": ts})
+                ts = f"{time.time():.6f}"
+                state.messages.append({**args, "ts": ts, "user": BOT_USER_ID, "bot_id": BOT_ID})
                 state.lock.notify_all()
             return jsonify({"ok": True, "channel": args["channel"], "ts": ts,
                             "message": {"type": "message", "text": args.get("text", ""), "ts": ts,
                                         "bot_id": BOT_ID, "user": BOT_USER_ID}})
+        if method == "conversations.replies":
+            return _replies(state, args)
         return jsonify({"ok": False, "error": "unknown_method"})
 
     @app.post("/hooks/<key>")

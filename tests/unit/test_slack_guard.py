@@ -58,7 +58,7 @@ def test_the_pool_refuses_beyond_its_capacity_and_finishes_what_it_accepted():
 
 
 def test_a_question_loses_slack_escapes_and_a_mention_its_leading_mentions():
-    from bot.listeners import mention_question, plain_text
+    from bot.text import from_mrkdwn, mention_question, plain_text
 
     assert plain_text("  Q&amp;A for &lt;release&gt;\n process ") == "Q&A for <release> process"
 
@@ -66,3 +66,5 @@ def test_a_question_loses_slack_escapes_and_a_mention_its_leading_mentions():
         "what is <the> plan & who owns it?"
     assert mention_question("<@U0LOREBOT|lore> <@U0BOB> hi") == "hi"
     assert mention_question("<@U0LOREBOT>") == ""
+    assert from_mrkdwn("*Binh* and Tamas <https://w.example/p?a=1&amp;b=2|[1]> &amp; <https://x.example>") == \
+        "Binh and Tamas [1] & https://x.example"

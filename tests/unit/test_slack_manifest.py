@@ -84,5 +84,6 @@ def test_every_subscribed_event_is_handled(manifest, app):
 
 def test_the_manifest_asks_for_what_the_app_uses_and_says_how_it_connects(manifest):
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "users:read", "users:read.email", "app_mentions:read"} <= scopes
+    assert {"commands", "chat:write", "users:read", "users:read.email", "app_mentions:read",
+            "channels:history", "groups:history"} <= scopes
     assert isinstance(manifest["settings"]["socket_mode_enabled"], bool)
