@@ -1,4 +1,4 @@
-"""The slow half of `/ask` and of @-mentions, run by the bounded pool after the acknowledgement: who asks,
+"""The slow half of `/ask`, @-mentions and direct messages, run by the bounded pool after the acknowledgement: who asks,
 the answer pipeline, Block Kit, and the post (the command's `response_url`, or the mention's thread).
 
 Whatever fails (Slack, Confluence, Elasticsearch, a bug) the asker gets a message: never silence.
@@ -73,45 +73,54 @@ def post(bot: SlackBot, response_url: str, message: dict, context: dict) -> None
 
 
 @dataclass(frozen=True)
-class MentionRequest:
-    question: str  # empty: the mention had no question
+class MessageRequest:
+    """An @-mention in a channel, or a direct message to Lore (`private`: only the asker reads the reply)."""
+
+    question: str  # empty: the message had no question
     user_id: str
     channel_id: str
-    ts: str  # the mention's own message
-    thread_ts: str  # the thread to answer in: the mention's own thread, or a new one under the mention
+    ts: str  # the message itself
+    thread_ts: str  # the thread to answer in ("" for a top-level reply, as in a DM)
+    private: bool = False
     received: float = field(default_factory=time.monotonic)
 
     @property
     def in_thread(self) -> bool:
-        return self.thread_ts != self.ts
+        """True for a follow-up in an existing thread (which has earlier turns to read)."""
+        return bool(self.thread_ts) and self.thread_ts != self.ts
 
 
-def answer_mention(bot: SlackBot, req: MentionRequest) -> None:
-    """Answer an @-mention in its thread. The reply is visible to the whole channel, so it uses public pages
-    only, whoever asked (a member-aware rule needs conversations.members: a later step)."""
+def answer_message(bot: SlackBot, req: MessageRequest) -> None:
+    """Answer a mention in its thread, or a DM where it was written. A channel reply is read by the whole
+    channel, so it uses public pages only, whoever asked (a member-aware rule needs conversations.members: a
+    later step); a DM is read by the asker alone, so it uses their pages, like /ask."""
     answer_id = uuid.uuid4().hex[:16]
     context = {"answer_id": answer_id, "slack_user": req.user_id, "slack_channel": req.channel_id,
                "queue_ms": round((time.monotonic() - req.received) * 1000)}
     if not req.question:
-        message = blocks.text_message(messages.mention_usage())
+        message = blocks.text_message(messages.dm_usage() if req.private else messages.mention_usage())
     else:
         try:
+            if req.private:
+                asker = bot.identities.asker(req.user_id)
+                identities, rule = asker.identities, asker.rule
+            else:
+                identities, rule = [PUBLIC], messages.rule_channel()
             history = thread_history(bot, req) if req.in_thread else []
-            result = bot.services.answerer.ask(req.question, [PUBLIC], history)
-            message = blocks.render_answer(result, req.question, messages.rule_channel(),
-                                           json.dumps({"answer": answer_id}))
-            log.info("answered a Slack mention", extra={**context, "status": result.status,
+            result = bot.services.answerer.ask(req.question, identities, history)
+            message = blocks.render_answer(result, req.question, rule, json.dumps({"answer": answer_id}))
+            log.info("answered a Slack message", extra={**context, "status": result.status, "private": req.private,
                                                         "sources": len(result.sources), **result.timings})
         except LoreError as exc:
-            log.warning("could not answer a Slack mention: %s", exc, extra={**context, "code": exc.code})
+            log.warning("could not answer a Slack message: %s", exc, extra={**context, "code": exc.code})
             message = blocks.text_message(messages.failed(exc.code))
         except Exception:  # a bug must still reach the channel as a message, not as silence
-            log.exception("could not answer a Slack mention", extra=context)
+            log.exception("could not answer a Slack message", extra=context)
             message = blocks.text_message(messages.failed("internal_error"))
     post_in_thread(bot, req.channel_id, req.thread_ts, message, context)
 
 
-def thread_history(bot: SlackBot, req: MentionRequest) -> list[dict]:
+def thread_history(bot: SlackBot, req: MessageRequest) -> list[dict]:
     """The thread's earlier turns, read from Slack itself (never from what a request claims): Lore's messages
     are the assistant's turns, everyone else's the user's. Slack unreachable: answered without them."""
     try:
@@ -132,7 +141,8 @@ def thread_history(bot: SlackBot, req: MentionRequest) -> list[dict]:
 
 
 def post_in_thread(bot: SlackBot, channel: str, thread_ts: str, message: dict, context: dict) -> None:
+    """chat.postMessage in `thread_ts` ("" for a top-level message)."""
     try:
-        post_message(bot.client, channel, thread_ts, message)
+        post_message(bot.client, channel, thread_ts or None, message)
     except SlackError as exc:
         log.error("could not post in the thread: %s", exc, extra=context)

@@ -1,4 +1,4 @@
-"""What Lore does with each kind of Slack request: `/ask`, @-mentions and the feedback buttons.
+"""What Lore does with each kind of Slack request: `/ask`, @-mentions, direct messages, feedback buttons.
 
 Listeners only acknowledge (within Slack's 3 seconds, with no network call) and hand slow work to the
 bounded pool; the App runs them before answering the HTTP request (process_before_response), so what they
@@ -13,7 +13,7 @@ import logging
 from slack_bolt import Ack, App
 
 from bot import blocks, messages
-from bot.ask import AskRequest, MentionRequest, answer, answer_mention, post, post_in_thread
+from bot.ask import AskRequest, MessageRequest, answer, answer_message, post, post_in_thread
 from bot.runtime import SlackBot
 from bot.text import mention_question, plain_text
 
@@ -40,17 +40,27 @@ def register(app: App, bot: SlackBot) -> None:
             return
         ack(**blocks.text_message(messages.searching(ahead)))
 
-    @app.event("app_mention")
-    def mention(event: dict) -> None:  # acked by bolt when this returns (events need no ack payload)
-        req = MentionRequest(question=mention_question(event.get("text") or ""), user_id=event.get("user", ""),
-                             channel_id=event.get("channel", ""), ts=event.get("ts", ""),
-                             thread_ts=event.get("thread_ts") or event.get("ts", ""))
-        if not bot.pool.submit(answer_mention, bot, req):
-            log.warning("answer queue full: a mention was turned away",
+    def take(req: MessageRequest) -> None:
+        if not bot.pool.submit(answer_message, bot, req):
+            log.warning("answer queue full: a message was turned away",
                         extra={"slack_user": req.user_id, "capacity": bot.pool.capacity})
-            # rare (overload): said in the thread at once, at the cost of a slower ack of this one event
+            # rare (overload): said at once, at the cost of a slower ack of this one event
             post_in_thread(bot, req.channel_id, req.thread_ts, blocks.text_message(messages.busy(bot.pool.waiting)),
                            {"slack_user": req.user_id})
+
+    @app.event("app_mention")
+    def mention(event: dict) -> None:  # acked by bolt when this returns (events need no ack payload)
+        take(MessageRequest(question=mention_question(event.get("text") or ""), user_id=event.get("user", ""),
+                            channel_id=event.get("channel", ""), ts=event.get("ts", ""),
+                            thread_ts=event.get("thread_ts") or event.get("ts", "")))
+
+    @app.event("message")
+    def direct_message(event: dict) -> None:
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return  # Lore's own replies (never answered: no loops), edits, joins, other channels
+        take(MessageRequest(question=mention_question(event.get("text") or ""), user_id=event.get("user", ""),
+                            channel_id=event.get("channel", ""), ts=event.get("ts", ""),
+                            thread_ts=event.get("thread_ts") or "", private=True))
 
     for action_id, vote in FEEDBACK_VOTES.items():
         app.action(action_id)(_feedback_listener(bot, vote))

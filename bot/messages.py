@@ -62,6 +62,11 @@ def mention_usage() -> str:
             f"from public pages; `{COMMAND}` answers only you, from the pages you can open.")
 
 
+def dm_usage() -> str:
+    return ("Send me a question, for example: _How do we cut a release?_ I answer from the pages you can open "
+            "in Confluence; only you see this conversation.")
+
+
 NO_EMAIL = "your Slack profile shows no email Lore could read."
 NOT_IN_CONFLUENCE = "your Slack email matches no Confluence account that Lore can see."
 SLACK_UNREACHABLE = "Slack did not tell Lore who you are just now (try again to include your own pages)."

@@ -308,6 +308,28 @@ def test_a_follow_up_in_a_thread_uses_the_earlier_turns_read_from_slack(offline:
     assert len(pages) >= 2 and pages[-1].args.get("channel") == "C0GENERAL"
 
 
+def test_a_direct_message_is_answered_from_the_askers_own_pages_and_lore_never_answers_itself(
+        offline: RunningBot):
+    state = offline.slack.state
+    ts = f"{time.time():.6f}"
+    dm = {"type": "message", "channel_type": "im", "channel": "D0ALICE", "user": slack_id("alice"), "text": GRADLE,
+          "ts": ts, "event_ts": ts}
+    assert offline.delivery.post(event_body(dm), content_type="application/json").status_code == 200
+    replies = state.wait_for_messages(None, 1, channel="D0ALICE")
+    assert replies, "no reply in the DM"
+    shown = texts(replies[0])
+    assert f"<{url(SECRET_PAGE)}|" in shown  # only alice reads a DM: her board page may be cited
+    assert "alice@example.com can open" in shown
+    # Slack delivers Lore's own reply back as a message.im event: it must not be answered (no loop)
+    own = {**dm, "user": slack_app.BOT_USER_ID, "bot_id": slack_app.BOT_ID, "text": replies[0]["text"],
+           "ts": replies[0]["ts"]}
+    before = offline.pool.submitted
+    assert offline.delivery.post(event_body(own), content_type="application/json").status_code == 200
+    wait_idle(offline)
+    assert offline.pool.submitted == before
+    assert len(state.wait_for_messages(None, 2, timeout=0, channel="D0ALICE")) == 1
+
+
 def test_a_retried_event_answers_once(offline: RunningBot):
     resp, thread, body = mention(offline, QUESTION, "carol", event_id="Ev0RETRY1")
     retry = offline.delivery.post(body, content_type="application/json", timestamp=time.time() + 1,

@@ -123,12 +123,15 @@ class SlackState:
                 self.lock.wait(left)
             return list(self.responses.get(key, []))
 
-    def wait_for_messages(self, thread_ts: str, count: int = 1, timeout: float = 30.0) -> list[dict]:
-        """chat.postMessage calls in thread `thread_ts` once there are `count` (fewer after `timeout`)."""
+    def wait_for_messages(self, thread_ts: str | None, count: int = 1, timeout: float = 30.0,
+                          channel: str | None = None) -> list[dict]:
+        """chat.postMessage calls in thread `thread_ts` (None: top-level ones), in `channel` if given, once
+        there are `count` (fewer after `timeout`)."""
         deadline = time.monotonic() + timeout
         with self.lock:
             while True:
-                found = [m for m in self.messages if m.get("thread_ts") == thread_ts]
+                found = [m for m in self.messages if m.get("thread_ts") == thread_ts
+                         and (channel is None or m.get("channel") == channel)]
                 left = deadline - time.monotonic()
                 if len(found) >= count or left <= 0:
                     return found

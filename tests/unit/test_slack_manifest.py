@@ -75,9 +75,11 @@ def test_the_feedback_buttons_need_interactivity_and_are_handled(manifest, app):
 def test_every_subscribed_event_is_handled(manifest, app):
     events = manifest["settings"].get("event_subscriptions", {}).get("bot_events", [])
     for event in events:
-        # a bare mention: the bot only posts usage help (to a closed port here), no search is run
-        body = event_body({"type": event, "user": "U0ALICE", "text": "<@U0LOREBOT>", "channel": "C0GENERAL",
-                           "ts": "1.000001", "event_ts": "1.000001", "channel_type": "channel"})
+        # "message.im" is a message event in a DM; a bare mention makes the bot post usage help only (to a
+        # closed port here): no search is run
+        kind, _, where = event.partition(".")
+        body = event_body({"type": kind, "user": "U0ALICE", "text": "<@U0LOREBOT>", "channel": "C0GENERAL",
+                           "ts": "1.000001", "event_ts": "1.000001", "channel_type": where or "channel"})
         resp = post(app, body, content_type="application/json")
         assert resp.status_code == 200, f"the manifest subscribes to {event} but no listener handles it"
 
@@ -85,5 +87,5 @@ def test_every_subscribed_event_is_handled(manifest, app):
 def test_the_manifest_asks_for_what_the_app_uses_and_says_how_it_connects(manifest):
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "users:read", "users:read.email", "app_mentions:read",
-            "channels:history", "groups:history"} <= scopes
+            "channels:history", "groups:history", "im:history"} <= scopes
     assert isinstance(manifest["settings"]["socket_mode_enabled"], bool)
