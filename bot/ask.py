@@ -122,16 +122,19 @@ def answer_message(bot: SlackBot, req: MessageRequest) -> None:
 
 def thread_history(bot: SlackBot, req: MessageRequest) -> list[dict]:
     """The thread's earlier turns, read from Slack itself (never from what a request claims): Lore's messages
-    are the assistant's turns, everyone else's the user's. Slack unreachable: answered without them."""
+    are the assistant's turns, people's the user's, other apps' are left out. Slack unreachable: no turns."""
     try:
         found = thread_messages(bot.client, req.channel_id, req.thread_ts, THREAD_MESSAGES)
     except SlackError as exc:
         log.warning("could not read the thread; answering the mention on its own: %s", exc)
         return []
+    me = bot.bot_user_id()
     turns = []
     for m in sorted(found, key=lambda m: float(m.get("ts") or 0)):
         if float(m.get("ts") or 0) >= float(req.ts or 0):
             continue  # the mention itself, and anything said after it
+        if m.get("bot_id") and me and m.get("user") != me:
+            continue  # another app's message: neither the asker's words nor Lore's
         if m.get("bot_id"):
             sections = [b["text"]["text"] for b in m.get("blocks") or [] if b.get("type") == "section"]
             turns.append({"role": "assistant", "content": from_mrkdwn("\n".join(sections) or m.get("text", ""))})
