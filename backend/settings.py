@@ -147,6 +147,7 @@ class Settings:
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     confluence: ConfluenceSettings = field(default_factory=ConfluenceSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    slack: SlackSettings = field(default_factory=lambda: SlackSettings())  # defined at the end of the file
     redis_url: str = "redis://127.0.0.1:6379/0"
     cache_dir: str = str(Path.home() / ".cache" / "lore")  # assembled models, wheels, downloads
     log_level: str = "INFO"
@@ -191,3 +192,20 @@ def _build(cls: type, values: Mapping[str, str], prefix: str) -> Any:
         except ValueError as exc:
             raise ConfigError(f"Setting {name}={raw!r} is not a valid {type(default).__name__}.") from exc
     return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """The Slack bot (bot/): credentials, where the Web API is, and how many questions it answers at once."""
+
+    signing_secret: str = ""  # Basic Information > App Credentials; verifies every HTTP request from Slack
+    bot_token: str = ""  # xoxb-...: OAuth & Permissions > Bot User OAuth Token
+    app_token: str = ""  # xapp-... with connections:write: set it and `python -m bot` runs in Socket Mode
+    api_url: str = "https://slack.com/api/"  # the Web API base URL (a stand-in in tests, a proxy air-gapped)
+    host: str = "127.0.0.1"  # where `python -m bot` listens in HTTP mode
+    port: int = 3000  # bolt's customary port
+    workers: int = 2  # questions answered at the same time; the LLM server is the bottleneck, not Slack
+    queue_size: int = 50  # questions waiting for a worker; beyond it the asker is told to try again
+    timeout: float = 10.0  # seconds per Slack Web API / response_url call
+    max_retries: int = 3  # retries of a call answered 429 (after Retry-After) or cut off by the network
+    email_cache_seconds: int = 600  # users.info answers (Slack user -> email) are kept this long

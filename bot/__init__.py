@@ -1,1 +1,1 @@
-"""Lore's Slack bot (the `/ask` command). It imports `backend`, never the other way round."""
+"""Lore's Slack bot (`/ask`, @-mentions, feedback buttons). It imports `backend`, never the other way round."""
