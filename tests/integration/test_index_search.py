@@ -121,10 +121,11 @@ def test_over_long_titles_headings_and_urls_are_indexed_not_refused(make_indexer
         id="d:long", title=huge, url="https://wiki.example/" + "x" * 40_000, acl=[PUBLIC],
         text=f"# {huge}\nThe loading dock closes at five on Fridays.\n# Parking\nVisitors park in lot C.")])
     indexer.refresh()
-    assert report.errors == [] and report.chunks == 2
+    assert report.errors == [] and report.chunks >= 2
     assert indexer.document_versions("confluence") == {"d:long": "1"}  # complete: its marker was written
     top = searcher.search("when does the loading dock close", [PUBLIC], mode="bm25").docs[0]
-    assert top.doc_id == "d:long" and top.hits[0].heading_path == [huge]
+    # the 40 KB title is kept whole (not a keyword term); a 40 KB "heading" is body text to the chunker
+    assert top.doc_id == "d:long" and top.title == huge and huge not in top.hits[0].heading_path
 
 
 def test_empty_and_invalid_text_are_reported_not_fatal(make_indexer):

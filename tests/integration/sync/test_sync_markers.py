@@ -125,12 +125,15 @@ def test_a_page_with_a_40_kb_heading_is_indexed_and_the_cursor_moves_on(sync_env
     report = sync_env.sync(SPACE).space(SPACE)
 
     assert report.status == "ok" and not report.errors, report.render()
-    assert sync_env.markers()[doc]["marker"]["chunks"] == 2
+    written = [c for c in sync_env.chunks().values() if c["doc_id"] == doc]
+    assert sync_env.markers()[doc]["marker"]["chunks"] == len(written) >= 2  # complete: marker matches chunks
     cursor = datetime.fromisoformat(sync_env.store.get_state(SPACE).last_modified)
     assert cursor >= state.contents[page.id].when
     searcher = Searcher(sync_env.es, sync_env.settings, sync_env.embedder)
     hit = searcher.search("basalt tiles nine working days", sync_env.identities("alice"), k=5, mode="bm25").hits[0]
-    assert hit.doc_id == doc and hit.heading_path == [heading]  # the heading is kept, just not a keyword term
+    # a "heading" that long is body text to the chunker (backend/chunking.py caps headings), so it is searchable
+    # text and never a keyword term; the mapping's ignore_above is the second line of defence
+    assert hit.doc_id == doc and heading not in hit.heading_path
     assert sync_env.sync(SPACE).space(SPACE).unchanged >= 1  # settled: the next run leaves it alone
 
 
