@@ -2,14 +2,13 @@
 
 The output is what the heading-aware chunker reads: `#` heading lines, `- item` lists, `| a | b |` table rows,
 fenced code blocks, paragraphs separated by blank lines. Storage bodies are often not well-formed XML, so we
-parse with libxml2's forgiving HTML parser and never raise: on total failure we fall back to tag stripping.
-Any page author writes this input, so every step is linear in its length (a 2 MB body converts in about a
+parse with libxml2's forgiving HTML parser (connector/confluence/markup.py, with the pre-parse repairs) and never
+raise: on total failure we fall back to tag stripping. Any page author writes this input, so every step is linear in its length (a 2 MB body converts in about a
 second whatever it holds) and checks an optional `Deadline` as it goes.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Iterator
@@ -18,33 +17,12 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from connector.budget import Deadline, OverBudget
+from connector.confluence.markup import BR, WS, collapse, finish, parse, strip_tags
 
 log = logging.getLogger(__name__)
 
-# --- pre-parse repairs -------------------------------------------------------------------------------------------
-# The HTML parser turns CDATA into a bogus comment (and we drop comments), which would lose every code macro
-# body; escaping it into plain text keeps it verbatim.
-_CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)", re.S)
-# lxml refuses str input with an encoding declaration, and libxml2 rejects C0 control characters.
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# Older libxml2 ignores `/>` on non-void elements, so `<ac:emoticon/> text` would swallow the text; spell
-# self-closing tags out as an empty pair. The pattern matches EVERY start tag, complete or not (the `/>` is an
-# optional group), with possessive quantifiers: each match only moves forward and the next search starts where
-# it ended, so the text is scanned once. Requiring `/>` instead made every `<` rescan the rest of a broken tag:
-# `"<x a " * n` took 7 s at 40 KB, hours at 2 MB. A `<` cannot sit in a tag name, attribute name or bare value.
-_START_TAG = re.compile(
-    r"""<([A-Za-z][\w:.-]*+)((?:\s++[^\s=/<>]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'<>]++))?+)*+)\s*+(/>)?"""
-)
-_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
-# `[^<>]`, not `[^>]`: an unclosed `<` must not scan to the next `>` far away (quadratic on "<<<<...").
-_TAGS = re.compile(r"<[^<>]*+>")
-_BREAKS = re.compile(r"</?(?:p|div|h[1-6]|li|tr|br|table|ul|ol|pre)\b[^<>]*+>", re.I)
 _BACKTICKS = re.compile(r"`{3,}")
 _SCHEME = re.compile(r"^(?:https?://|mailto:)", re.I)
-_WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
-# A `<br>` inside a paragraph must survive whitespace collapsing; a private-use code point marks it.
-_BR = "\ue000"
 
 _BLOCK = frozenset(
     """p div section article header footer main aside nav figure figcaption blockquote center address form fieldset
@@ -85,87 +63,16 @@ def _convert(xhtml: str, deadline: Deadline, in_html: bool) -> str:
     if not xhtml.strip():
         return ""
     try:
-        root = _parse(xhtml, deadline)
+        root = parse(xhtml, deadline)
         if root is None:
             return ""
-        return _finish(_Renderer(deadline, in_html).blocks(root, 0))
+        return finish(_Renderer(deadline, in_html).blocks(root, 0))
     except OverBudget:
         raise
     except Exception:  # noqa: BLE001 - a page we cannot parse still has words worth indexing
         log.debug("storage body could not be parsed; falling back to tag stripping", exc_info=True)
         deadline.check()
-        return _strip_tags(xhtml)
-
-
-def storage_links(xhtml: str) -> list[str]:
-    """Link targets in a storage body, in order, without duplicates: hrefs, linked page/blog titles, URLs."""
-    try:
-        root = _parse(xhtml) if xhtml and xhtml.strip() else None
-    except Exception:  # noqa: BLE001 - links are a nicety; a broken body just has none
-        log.debug("storage body could not be parsed for links", exc_info=True)
-        return []
-    if root is None:
-        return []
-    seen: dict[str, None] = {}
-    for el in root.iter():
-        tag = el.tag if isinstance(el.tag, str) else ""
-        target = ""
-        if tag == "a":
-            target = el.get("href", "")
-            if target.startswith("#"):
-                target = ""  # a jump within the same page is not a link to other content
-        elif tag in ("ri:page", "ri:blog-post"):
-            target = el.get("ri:content-title", "")
-        elif tag == "ri:url":
-            target = el.get("ri:value", "")
-        target = target.strip()
-        if target:
-            seen.setdefault(target, None)
-    return list(seen)
-
-
-def _parse(xhtml: str, deadline: Deadline | None = None) -> etree._Element | None:
-    deadline = deadline or Deadline(None)
-    text = _XML_DECL.sub("", xhtml, count=1)
-    text = _CDATA.sub(lambda m: html.escape(m.group(1), quote=False), text)
-    text = _CONTROL.sub("", text)
-    text = _START_TAG.sub(_expand_self_closing, text)
-    deadline.check()
-    parser = etree.HTMLParser(
-        recover=True, remove_comments=True, remove_pis=True, no_network=True, huge_tree=True, encoding="utf-8"
-    )
-    # Bytes with an explicit encoding: lone surrogates (seen in API JSON) become "?" instead of an exception.
-    root = etree.fromstring(text.encode("utf-8", "replace"), parser)
-    if any(e.level == etree.ErrorLevels.FATAL for e in parser.error_log):
-        # e.g. "Excessive depth in document": libxml2 stops and returns a truncated tree; stripping keeps the words
-        raise ValueError(f"HTML parser gave up: {parser.error_log.last_error}")
-    deadline.check()
-    return root
-
-
-def _expand_self_closing(m: re.Match[str]) -> str:
-    name = m.group(1)
-    if not m.group(3) or name.lower() in _VOID:  # an open tag (or a broken one): left as it is
-        return m.group(0)
-    return f"<{name}{m.group(2)}></{name}>"
-
-
-def _strip_tags(xhtml: str) -> str:
-    text = _CDATA.sub(lambda m: m.group(1), xhtml)
-    text = _BREAKS.sub("\n", text)
-    text = html.unescape(_TAGS.sub(" ", text))
-    return _finish([line for line in (_collapse(x) for x in text.split("\n")) if line])
-
-
-def _collapse(text: str) -> str:
-    """Collapse whitespace in inline text; `<br>` markers become line breaks."""
-    lines = (_WS.sub(" ", part).strip() for part in text.split(_BR))
-    return "\n".join(line for line in lines if line)
-
-
-def _finish(blocks: list[str]) -> str:
-    text = "\n\n".join(b for b in blocks if b.strip()).strip()
-    return text + "\n" if text else ""
+        return strip_tags(xhtml)
 
 
 def _bare(url: str) -> str:
@@ -206,7 +113,7 @@ class _Flow:
 
     def flush(self) -> None:
         if self.inline:
-            text = _collapse("".join(self.inline))
+            text = collapse("".join(self.inline))
             if text:
                 self.blocks.append(text)
             self.inline.clear()
@@ -235,7 +142,7 @@ class _Renderer:
         parts: list[str] = []
         for item in self._children(el, depth):
             parts.append(item if isinstance(item, str) else " " + " ".join(item) + " ")
-        return _WS.sub(" ", "".join(parts).replace(_BR, " ")).strip()
+        return WS.sub(" ", "".join(parts).replace(BR, " ")).strip()
 
     def _children(self, el: etree._Element, depth: int) -> Iterator[str | list[str]]:
         if el.text:
@@ -266,7 +173,7 @@ class _Renderer:
             if body.strip():
                 yield [_fence(body)]
         elif tag == "br":
-            yield _BR
+            yield BR
         elif tag == "hr":
             yield []
         elif tag in ("ac:structured-macro", "ac:macro"):
@@ -305,7 +212,7 @@ class _Renderer:
             body = "".join(plain.itertext())
             # once: html macros nested in html macros (an unclosed CDATA repeated) re-parsed the rest of the page
             # at every level, ~100 levels deep before Python's recursion limit stopped it
-            yield [(_strip_tags(body) if self.in_html else _convert(body, self.deadline, in_html=True)).strip()]
+            yield [(strip_tags(body) if self.in_html else _convert(body, self.deadline, in_html=True)).strip()]
             return
         if name in _CODE_MACROS or plain is not None:
             if plain is not None:
@@ -372,7 +279,7 @@ class _Renderer:
                     name = child.get("ri:value", "").rsplit("/", 1)[-1]
         if not name and _tag(el) == "img":
             name = (el.get("src") or "").split("?", 1)[0].rsplit("/", 1)[-1]
-        name = _WS.sub(" ", name).strip()
+        name = WS.sub(" ", name).strip()
         return f" [image: {name}] " if name else ""
 
     # --- lists -----------------------------------------------------------------------------------------------

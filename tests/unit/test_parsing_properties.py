@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from backend.answers.context import compact
 from backend.chunking import MAX_HEADING_CHARS, _heading, chunk_document
 from backend.documents import Document
-from connector.confluence.storage import storage_links, storage_to_text
+from connector.confluence.markup import storage_links
+from connector.confluence.storage import storage_to_text
 from tests.timing import finishes_within
 
 PROPERTY = settings(max_examples=200, derandomize=True, deadline=None,

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from connector.budget import Deadline, OverBudget
-from connector.confluence.storage import storage_links, storage_to_text
+from connector.confluence.markup import storage_links
+from connector.confluence.storage import storage_to_text
 from tests.timing import timed
 
 # A realistic page body as Confluence Cloud stores it (copied shapes: macro ids, schema versions, CDATA, &nbsp;).
