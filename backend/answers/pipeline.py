@@ -70,6 +70,7 @@ class Answerer:
 
         Streamed tokens are the model's raw text; the `done` answer is the checked one (invalid citations
         removed, not-found detected, or no text at all when the model failed): clients show it in the end.
+        When a source tried to instruct the model, nothing is streamed: the checked answer comes in `done` alone.
         """
         try:
             for kind, payload in self._run(question, identities, history or []):
@@ -125,6 +126,9 @@ class Answerer:
         for attempt in range(2):
             prompt = answer_messages(question, ctx.prompt_sources, history)
             messages = prompt.messages
+            # sources that addressed the model (redacted payloads) are answered whole: the post-check must read
+            # the answer before any of it reaches the asker, or a hijacked model's text would show until `done`
+            stream = not prompt.payloads
             log.debug("answer prompt", extra={"messages": messages})
             try:
                 for delta in self.llm.stream(messages, max_tokens=max_tokens, seed=self.options.seed,
@@ -132,7 +136,8 @@ class Answerer:
                     if timings["first_token_ms"] is None:
                         timings["first_token_ms"] = _ms(started)
                     parts.append(delta)
-                    yield "token", delta
+                    if stream:
+                        yield "token", delta
                 break
             except Incomplete:
                 cut_short = True  # keep what came: it is checked like any answer, with a notice
