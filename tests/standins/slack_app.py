@@ -8,7 +8,7 @@ Slack-shaped payloads, a bot token check, recorded `response_url` posts and inje
 
 Routes: `/api/auth.test`, `/api/users.info`, `/api/chat.postMessage`, `/api/conversations.replies` (GET or
 POST, form or JSON, like slack.com; replies paged by cursor), and `/hooks/<key>` for response_urls (5 posts
-each, as on Slack).
+each, as on Slack); `GET /standin/responses/<key>` reads back what a response_url received (the demo's view).
 """
 
 from __future__ import annotations
@@ -228,6 +228,11 @@ def create_app(state: SlackState) -> Flask:
             posted.append(body)
             state.lock.notify_all()
         return Response("ok", mimetype="text/plain")
+
+    @app.get("/standin/responses/<key>")
+    def recorded(key: str):  # not Slack's: what the demo reads back (tests read state.responses directly)
+        with state.lock:
+            return jsonify(list(state.responses.get(key, [])))
 
     return app
 
