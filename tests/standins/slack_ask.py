@@ -31,11 +31,13 @@ def signed_command(secret: str, question: str, user: str, response_url: str,
 
 
 _LINK = re.compile(r"<([^|<>]+)\|([^<>]*)>")
+_CITATION = re.compile(r"\[\d+\]")
 
 
 def plain(mrkdwn: str) -> str:
-    """mrkdwn as a terminal shows it: `<url|label>` -> `label (url)`, entities unescaped."""
-    return html.unescape(_LINK.sub(lambda m: f"{m[2]} ({m[1]})", mrkdwn))
+    """mrkdwn as a terminal shows it: `<url|label>` -> `label (url)`, an inline citation `<url|[1]>` -> `[1]`
+    (the sources below carry its link), entities unescaped."""
+    return html.unescape(_LINK.sub(lambda m: m[2] if _CITATION.fullmatch(m[2]) else f"{m[2]} ({m[1]})", mrkdwn))
 
 
 def shown(message: dict) -> str:

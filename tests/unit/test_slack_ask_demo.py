@@ -35,7 +35,7 @@ def test_the_printed_answer_shows_its_text_and_sources_as_titles_with_links():
                Source(n=2, title="TSC minutes", url="https://wiki.example/p2", doc_id="d2", snippet="s")]
     answer = Answer("Curators review releases [1][2].", sources=sources, status=ANSWERED)
     printed = shown(render_answer(answer, "What is a Curator?", messages.rule_private("alice@example.com"), "{}"))
-    assert "Curators review releases [1] (https://wiki.example/p1)[2] (https://wiki.example/p2)." in printed
+    assert "Curators review releases [1][2]." in printed
     assert "[1] Besu & Curators (https://wiki.example/p1)" in printed
     assert "[2] TSC minutes (https://wiki.example/p2)" in printed
     assert "<https://" not in printed and "&amp;" not in printed
