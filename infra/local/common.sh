@@ -33,11 +33,11 @@ stop_pid() {
   rm -f "$pidfile"; say "$name stopped (pid $pid)"
 }
 
-# wait_http NAME URL SECONDS LOG: poll until URL answers 200
+# wait_http NAME URL SECONDS LOG: poll until URL answers 200 (quietly: a refused try is expected while it starts)
 wait_http() {
   local name=$1 url=$2 secs=$3 log=$4 i
   for i in $(seq 1 "$secs"); do
-    if curl -fsS -o /dev/null --max-time 2 "$url"; then say "$name is up at $url"; return 0; fi
+    if curl -fs -o /dev/null --max-time 2 "$url"; then say "$name is up at $url"; return 0; fi
     sleep 1
   done
   say "$name did not answer at $url within ${secs}s; last lines of $log:"; tail -n 30 "$log" >&2 || true

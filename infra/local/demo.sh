@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Lore's main job on embedded defaults, from a fresh machine:
 #   install -> start Elasticsearch, Redis, the local LLM -> start the Confluence stand-in with the sample
-#   wiki (../shared/data) -> choose its spaces -> sync -> search and ask as two different people.
-# A second run reuses everything and the sync only re-reads what changed (nothing).
+#   wiki (../shared/data) -> choose its spaces -> sync -> search and ask as two different people
+#   -> start the Slack stand-in and the bot -> a signed /ask, with the answer the stand-in received.
+# A second run reuses everything (the bot is replaced) and the sync only re-reads what changed (nothing).
 source "$(dirname "$0")/common.sh"
 cd "$LORE_ROOT"
 STANDIN_PORT="${LORE_STANDIN_PORT:-8090}"
@@ -42,5 +43,42 @@ say "search as a reader who sees only public spaces: $Q"
 "$PY" -m backend search "$Q" --k 3
 say "a cited answer for alice (alice@example.com, member of confluence-users):"
 "$PY" -m backend ask "$Q" --user-email alice@example.com
+
+# Slack: the Slack Web API stand-in (tests/standins) plays slack.com; the bot serves /slack/events over HTTP
+# and gets one /ask signed as Slack signs it. A real install sets LORE_SLACK_* in .env instead.
+SLACK_PORT="${LORE_SLACK_STANDIN_PORT:-8091}"
+BOT_PORT="${LORE_SLACK_DEMO_PORT:-3000}"
+SLACK_PIDFILE="$LORE_STATE/run/slack-standin.pid"
+SLACK_LOG="$LORE_STATE/logs/slack-standin.log"
+BOT_PIDFILE="$LORE_STATE/run/slack-bot.pid"
+BOT_LOG="$LORE_STATE/logs/slack-bot.log"
+DEMO_SECRET="lore-demo-signing-secret"  # the stand-in plays Slack, so it knows the secret too
+if ! pid_alive "$SLACK_PIDFILE" slack_cli; then
+  port_free "$SLACK_PORT" || die "port $SLACK_PORT is taken; set LORE_SLACK_STANDIN_PORT"
+  say "starting the Slack stand-in on port $SLACK_PORT"
+  nohup "$PY" -m tests.standins.slack_cli --port "$SLACK_PORT" >"$SLACK_LOG" 2>&1 &
+  echo $! >"$SLACK_PIDFILE"
+fi
+for _ in $(seq 1 30); do grep -q '^LORE_SLACK_BOT_TOKEN=' "$SLACK_LOG" 2>/dev/null && break; sleep 1; done
+grep -q '^LORE_SLACK_BOT_TOKEN=' "$SLACK_LOG" || { tail -n 20 "$SLACK_LOG" >&2; die "the Slack stand-in did not start; see $SLACK_LOG"; }
+while IFS= read -r line; do export "${line?}"; done < <(grep '^LORE_SLACK_' "$SLACK_LOG")
+grep '^Slack stand-in' "$SLACK_LOG" >&2
+SLACK_URL="${LORE_SLACK_API_URL%/api/}"
+
+# the bot is replaced on every run, so it always runs this checkout's code with these settings
+if pid_alive "$BOT_PIDFILE" "-m bot"; then stop_pid "the Slack bot" "$BOT_PIDFILE" "-m bot"; fi
+port_free "$BOT_PORT" || die "port $BOT_PORT is taken; set LORE_SLACK_DEMO_PORT"
+say "starting the Slack bot (python -m bot --http) on port $BOT_PORT"
+LORE_SLACK_SIGNING_SECRET="$DEMO_SECRET" LORE_SLACK_APP_TOKEN="" LORE_SLACK_HOST=127.0.0.1 \
+  LORE_SLACK_PORT="$BOT_PORT" nohup "$PY" -m bot --http >"$BOT_LOG" 2>&1 &
+echo $! >"$BOT_PIDFILE"
+wait_http "the Slack bot" "http://127.0.0.1:$BOT_PORT/healthz" 120 "$BOT_LOG" || die "the Slack bot did not start; see $BOT_LOG"
+
+say "alice asks the same question on Slack (a signed /ask to the bot; its answer goes to the stand-in):"
+"$PY" -m tests.standins.slack_ask --bot "http://127.0.0.1:$BOT_PORT/slack/events" --slack "$SLACK_URL" \
+  --secret "$DEMO_SECRET" --user alice --timeout "${LORE_SLACK_DEMO_TIMEOUT:-180}" "$Q" \
+  || die "the Slack answer did not arrive; see $BOT_LOG"
+
 say "done. Try: .venv/bin/python -m backend ask \"...\" --user-email bob@example.com"
-say "services keep running; stop them with: bash infra/local/services.sh stop; kill \$(cat $PIDFILE)"
+say "services keep running; stop them and the stand-ins and bot with: bash infra/local/services.sh stop"
+say "(or only the demo's processes: kill \$(cat $PIDFILE $SLACK_PIDFILE $BOT_PIDFILE))"
