@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # All of Lore's local services at once (Elasticsearch, Redis, the LLM server): start | status | stop.
+# stop also ends what demo.sh started (the Confluence and Slack stand-ins, the Slack bot).
 # Each one's own script does the work; this one reports which did not come up and exits non-zero then.
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/common.sh"
@@ -23,6 +24,13 @@ run_all() {
 case "${1:-}" in
   start) run_all start "${SERVICES[@]}"; say "all services are up" ;;
   status) run_all status "${SERVICES[@]}" ;;
-  stop) run_all stop llm redis elasticsearch ;;  # the reverse of start
+  stop)
+    # demo.sh's processes first (they use the services): each only if its pid file names it
+    for demo in "the Slack bot:slack-bot:-m bot" "the Slack stand-in:slack-standin:slack_cli" \
+                "the Confluence stand-in:confluence-standin:confluence_cli"; do
+      IFS=: read -r name file pattern <<<"$demo"
+      if pid_alive "$LORE_STATE/run/$file.pid" "$pattern"; then stop_pid "$name" "$LORE_STATE/run/$file.pid" "$pattern"; fi
+    done
+    run_all stop llm redis elasticsearch ;;  # the reverse of start
   *) echo "usage: $0 start|status|stop" >&2; exit 2 ;;
 esac
