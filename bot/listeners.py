@@ -1,8 +1,9 @@
 """What Lore does with each kind of Slack request: `/ask`, @-mentions, direct messages, feedback buttons.
 
-Listeners only acknowledge (within Slack's 3 seconds, with no network call) and hand slow work to the
-bounded pool; the App runs them before answering the HTTP request (process_before_response), so what they
-ack is what Slack shows at once.
+Listeners only acknowledge (within Slack's 3 seconds, with no network call) and hand slow work to a
+bounded pool (answers in one, feedback clicks in another, so a vote never waits for the model); the App
+runs them before answering the HTTP request (process_before_response), so what they ack is what Slack
+shows at once.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def _feedback_listener(bot: SlackBot, vote: str):
         # the voter is who Slack says clicked (the signed body), never anything the button carries
         context = {"answer_id": answer_id, "vote": vote, "slack_user": (body.get("user") or {}).get("id")}
         log.info("Slack feedback", extra=context)
-        if not bot.pool.submit(record_vote, bot, vote, body, answer_id, context):
-            log.warning("answer queue full: a feedback click was not stored", extra=context)
+        if not bot.clicks.submit(record_vote, bot, vote, body, answer_id, context):
+            log.warning("feedback queue full: a click was not stored", extra=context)
 
     return feedback

@@ -80,8 +80,9 @@ def click(rb: RunningBot, action: str, value: str, user: str, delivery: Delivery
     """A signed click; waits for its thanks when Slack accepted it. The HTTP status of the delivery."""
     key = uuid.uuid4().hex[:12]
     resp = (delivery or rb.delivery).post(action_body(action, value, slack_id(user), rb.slack.response_url(key)))
-    if resp.status_code == 200:
-        assert only_answer(rb, key)["text"] == messages.FEEDBACK_THANKS
+    if resp.status_code == 200:  # not only_answer: that waits for the answer pool, which clicks do not use
+        posts = rb.slack.state.wait_for_responses(key, 1, 10)
+        assert [p["text"] for p in posts] == [messages.FEEDBACK_THANKS]
     return resp.status_code
 
 
@@ -147,3 +148,20 @@ def test_a_feedback_store_that_is_down_costs_neither_the_answer_nor_the_thanks(c
         rb.bot.services._built["feedback"] = down
         value = answered(rb, "bob")  # the answer still arrives, with its sources
         assert click(rb, HELPFUL, value, "bob") == 200  # and the click is still thanked
+
+
+def test_a_click_is_stored_and_thanked_while_every_answer_worker_is_busy(corpus, es, embedder, directory, slack,
+                                                                        admin):
+    """Votes do not queue behind questions waiting for the model, nor get turned away with them."""
+    with start_bot(corpus, es, embedder, directory, slack, llm_url=closed_port_url(), workers=1,
+                   queue_size=0) as rb:
+        value = answered(rb, "alice")
+        before = report(admin)["total"]
+        slack.state.rate_limit("users.info", count=1, retry_after=3)  # holds the one answer worker ~3 s
+        resp, key = ask(rb, QUESTION, user="carol")
+        assert resp.status_code == 200 and "Searching" in resp.json()["text"]
+        assert rb.pool.running == 1 and key not in slack.state.responses
+        assert click(rb, HELPFUL, value, "alice") == 200  # thanked while the question is still being answered
+        assert key not in slack.state.responses
+        assert report(admin)["total"] == before + 1
+        only_answer(rb, key)
