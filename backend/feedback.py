@@ -14,13 +14,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from backend.answers import Answer
 from backend.errors import BadRequest
 from backend.es import translated
 from backend.settings import ElasticSettings
+
+if TYPE_CHECKING:  # the answer pipeline (search, LLM client) is not needed to store or list feedback
+    from backend.answers import Answer
 
 VOTES = ("helpful", "not_helpful")
 ANSWER_ID = re.compile(r"^[0-9a-f]{8,32}$")  # what the bot mints (uuid4 hex): nothing else becomes a doc id
