@@ -23,6 +23,7 @@ class ElasticSettings:
     url: str = "http://127.0.0.1:9200"
     index: str = "lore-chunks"  # the alias every reader and writer uses; real indices are <alias>-v<N>
     config_index: str = "lore-config"  # small index holding spaces, cursors and sync reports
+    feedback_index: str = "lore-feedback"  # answers given in Slack and the votes on them (backend/feedback.py)
     # "auto" picks `english` when the server has analysis-common, else the built-in-only custom analyzer
     analyzer: str = "auto"
     shards: int = 1

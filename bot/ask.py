@@ -6,7 +6,6 @@ Whatever fails (Slack, Confluence, Elasticsearch, a bug) the asker gets a messag
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 from backend.documents import PUBLIC
 from backend.errors import LoreError
 from bot import blocks, messages
+from bot.feedback import button_value, record_answer
 from bot.slack import SlackError, post_message, respond, thread_messages
 from bot.text import from_mrkdwn, mention_question
 
@@ -38,14 +38,15 @@ class AskRequest:
 
 
 def answer(bot: SlackBot, req: AskRequest) -> None:
-    answer_id = uuid.uuid4().hex[:16]  # joins the feedback clicks to this answer in the logs
+    answer_id = uuid.uuid4().hex[:16]  # joins the feedback clicks to this answer (bot/feedback.py)
     waited_ms = round((time.monotonic() - req.received) * 1000)
     context = {"answer_id": answer_id, "slack_user": req.user_id, "slack_channel": req.channel_id,
                "queue_ms": waited_ms}
     try:
         asker = bot.identities.asker(req.user_id)
         result = bot.services.answerer.ask(req.question, asker.identities)
-        message = blocks.render_answer(result, req.question, asker.rule, json.dumps({"answer": answer_id}))
+        message = blocks.render_answer(result, req.question, asker.rule, button_value(answer_id))
+        record_answer(bot, answer_id, req.question, result, req.user_id, req.channel_id, context)
         log.info("answered on Slack", extra={**context, "status": result.status, "sources": len(result.sources),
                                              "public_only": asker.public_only, **result.timings})
     except LoreError as exc:
@@ -108,7 +109,8 @@ def answer_message(bot: SlackBot, req: MessageRequest) -> None:
                 identities, rule = [PUBLIC], messages.rule_channel()
             history = thread_history(bot, req) if req.in_thread else []
             result = bot.services.answerer.ask(req.question, identities, history)
-            message = blocks.render_answer(result, req.question, rule, json.dumps({"answer": answer_id}))
+            message = blocks.render_answer(result, req.question, rule, button_value(answer_id))
+            record_answer(bot, answer_id, req.question, result, req.user_id, req.channel_id, context)
             log.info("answered a Slack message", extra={**context, "status": result.status, "private": req.private,
                                                         "sources": len(result.sources), **result.timings})
         except LoreError as exc:

@@ -1,19 +1,20 @@
 """What Lore does with each kind of Slack request: `/ask`, @-mentions, direct messages, feedback buttons.
 
-Listeners only acknowledge (within Slack's 3 seconds, with no network call) and hand slow work to the
-bounded pool; the App runs them before answering the HTTP request (process_before_response), so what they
-ack is what Slack shows at once.
+Listeners only acknowledge (within Slack's 3 seconds, with no network call) and hand slow work to a
+bounded pool (answers in one, feedback clicks in another, so a vote never waits for the model); the App
+runs them before answering the HTTP request (process_before_response), so what they ack is what Slack
+shows at once.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
 from slack_bolt import Ack, App
 
 from bot import blocks, messages
-from bot.ask import AskRequest, MessageRequest, answer, answer_message, post, post_in_thread
+from bot.ask import AskRequest, MessageRequest, answer, answer_message, post_in_thread
+from bot.feedback import answer_id_of, record_vote
 from bot.runtime import SlackBot
 from bot.text import mention_question, plain_text
 
@@ -66,21 +67,14 @@ def register(app: App, bot: SlackBot) -> None:
         app.action(action_id)(_feedback_listener(bot, vote))
 
 
-def thanks() -> dict:
-    """A new ephemeral line under the answer; the answer itself stays as it was."""
-    return {**blocks.text_message(messages.FEEDBACK_THANKS), "replace_original": False}
-
-
 def _feedback_listener(bot: SlackBot, vote: str):
     def feedback(ack: Ack, body: dict, action: dict) -> None:
         ack()
-        try:
-            answer_id = json.loads(action.get("value") or "{}").get("answer")
-        except (ValueError, AttributeError):
-            answer_id = None
+        answer_id = answer_id_of(action.get("value"))
+        # the voter is who Slack says clicked (the signed body), never anything the button carries
         context = {"answer_id": answer_id, "vote": vote, "slack_user": (body.get("user") or {}).get("id")}
-        log.info("Slack feedback", extra=context)  # stored in Elasticsearch by a later step (issue #9, item 5)
-        if body.get("response_url"):  # a thank-you, when the pool has room: the vote is logged either way
-            bot.pool.submit(post, bot, body["response_url"], thanks(), context)
+        log.info("Slack feedback", extra=context)
+        if not bot.clicks.submit(record_vote, bot, vote, body, answer_id, context):
+            log.warning("feedback queue full: a click was not stored", extra=context)
 
     return feedback

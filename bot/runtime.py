@@ -1,4 +1,4 @@
-"""`SlackBot`: the long-lived objects the listeners share (settings, services, Slack client, pool, guards)."""
+"""`SlackBot`: the long-lived objects the listeners share (settings, services, Slack client, pools, guards)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from bot.slack import SlackError, auth_test
 
 log = logging.getLogger(__name__)
 
+CLICK_WORKERS = 1  # a vote is one small Elasticsearch write and one response_url post
+CLICK_QUEUE = 200  # clicks waiting for that worker: a burst from a busy channel, not a sustained load
+
 
 @dataclass
 class SlackBot:
@@ -29,6 +32,9 @@ class SlackBot:
     signatures: SeenKeys  # signatures already used: replays
     deliveries: SeenKeys  # event_ids / trigger_ids already handled: Slack's retries
     bolt: App | None = None
+    # feedback clicks (a vote write and a thank-you: milliseconds) have their own pool, so they never wait
+    # behind, or are refused because of, questions waiting for the model
+    clicks: AnswerPool = field(default_factory=lambda: AnswerPool(CLICK_WORKERS, CLICK_QUEUE, name="lore-clicks"))
     _bot_user_id: str | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -43,5 +49,6 @@ class SlackBot:
             return self._bot_user_id
 
     def close(self, wait: bool = True) -> None:
-        """Stop taking questions; with `wait`, return when every accepted one is answered."""
+        """Stop taking questions; with `wait`, return when every accepted one is answered (and click stored)."""
         self.pool.close(wait=wait)
+        self.clicks.close(wait=wait)

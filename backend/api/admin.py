@@ -1,6 +1,10 @@
-"""Admin endpoints: which Confluence spaces are indexed, and where each space's sync stands.
+"""Admin endpoints: which Confluence spaces are indexed, where each space's sync stands, what askers thought.
 
     GET /api/admin/spaces   PUT /api/admin/spaces (a JSON list, or {"spaces": [...]})   GET /api/admin/status
+    GET /api/admin/feedback?size=20&from=0&since=2026-11-01T00:00:00Z
+        helpful / not-helpful votes (newest first, each with its question, answer, sources, asker, voter,
+        channel and time) plus `total`, `helpful`, `not_helpful` and `helpful_rate` (helpful / all votes,
+        null with no votes) over the window `since` (default: all time); `size` 1-100 (20), `from` to page.
 
 A space left out of a PUT is purged from the index, and a space marked `enabled: false` is hidden from every
 reader, before the configuration changes: neither waits for a sync (backend/visibility.py).
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from backend.errors import BadRequest, LoreError, NotAllowed
+from backend.feedback import FeedbackQuery, FeedbackStore
 from backend.settings import Settings
 from backend.spaces import SpaceConfig, SpaceStore
 from backend.visibility import hidden_count, hide_space, purge_space
@@ -33,6 +38,7 @@ MAX_SPACES = 500  # a PUT with more spaces than this is a mistake (or an attack)
 class _Admin:
     settings: Settings
     store: SpaceStore | None = None
+    votes: FeedbackStore | None = None
 
     def spaces(self) -> SpaceStore:
         if self.store is None:  # connect lazily: the app starts even while Elasticsearch is still coming up
@@ -40,6 +46,11 @@ class _Admin:
 
             self.store = SpaceStore(connect(self.settings.es, check=False), self.settings.es)
         return self.store
+
+    def feedback(self) -> FeedbackStore:
+        if self.votes is None:
+            self.votes = FeedbackStore(self.spaces().es, self.settings.es)
+        return self.votes
 
 
 def init_app(app: Flask, settings: Settings, store: SpaceStore | None = None) -> None:
@@ -127,3 +138,9 @@ def status() -> Response:
     for row in rows:  # what readers cannot see right now, whatever sync hid it (lifted on the next sync)
         row["hidden_documents"] = hidden_count(store.es, admin.settings, row["key"])
     return jsonify({"spaces": rows})
+
+
+@admin_bp.get("/feedback")
+def feedback() -> Response:
+    query = FeedbackQuery.parse(request.args)
+    return jsonify(_admin().feedback().report(query))

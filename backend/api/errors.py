@@ -40,7 +40,7 @@ def _http(exc: HTTPException):
     status = exc.code or 500
     message = {
         404: "No such endpoint. The API serves POST /api/ask, GET /api/search, GET /healthz, "
-             "GET/PUT /api/admin/spaces and GET /api/admin/status.",
+             "GET/PUT /api/admin/spaces, GET /api/admin/status and GET /api/admin/feedback.",
         405: "This endpoint does not accept that HTTP method (see the API's routes: POST /api/ask, GET /api/search).",
     }.get(status, exc.description or exc.name)
     return error_response(HTTP_CODES.get(status, "http_error"), message, status)

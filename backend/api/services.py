@@ -20,12 +20,12 @@ IDENTITY_RETRIES = 1  # a sync can wait out a throttled Confluence, a question c
 
 
 class Services:
-    """`es`, `embedder`, `searcher`, `llm`, `answerer`, `identity`: each built at first access.
+    """`es`, `embedder`, `searcher`, `llm`, `answerer`, `identity`, `feedback`: each built at first access.
 
     `Services(settings, llm=my_llm)` injects ready objects; anything not given is built from settings.
     """
 
-    NAMES = ("es", "embedder", "searcher", "llm", "answerer", "identity")
+    NAMES = ("es", "embedder", "searcher", "llm", "answerer", "identity", "feedback")
 
     def __init__(self, settings: Settings, **given: Any):
         unknown = set(given) - set(self.NAMES)
@@ -70,6 +70,11 @@ class Services:
         from backend.answers import Answerer
 
         return Answerer(self.settings, self.searcher, self.llm)
+
+    def _build_feedback(self):
+        from backend.feedback import FeedbackStore
+
+        return FeedbackStore(self.es, self.settings.es)
 
     def _build_identity(self):
         from backend.identity import IdentityResolver

@@ -94,7 +94,7 @@ class Corpus:
 @contextlib.contextmanager
 def indexed(es: Elasticsearch, settings: Settings, embedder: Embedder, shared_data: Path) -> Iterator[Corpus]:
     alias = f"lore-test-answers-{uuid.uuid4().hex[:10]}"
-    s = replace(settings, es=replace(settings.es, index=alias))
+    s = replace(settings, es=replace(settings.es, index=alias, feedback_index=f"{alias}-feedback"))
     docs = load_pages(shared_data)
     indexer = Indexer(es, s, embedder)
     try:
