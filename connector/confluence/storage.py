@@ -3,8 +3,9 @@
 The output is what the heading-aware chunker reads: `#` heading lines, `- item` lists, `| a | b |` table rows,
 fenced code blocks, paragraphs separated by blank lines. Storage bodies are often not well-formed XML, so we
 parse with libxml2's forgiving HTML parser (connector/confluence/markup.py, with the pre-parse repairs) and never
-raise: on total failure we fall back to tag stripping. Any page author writes this input, so every step is linear in its length (a 2 MB body converts in about a
-second whatever it holds) and checks an optional `Deadline` as it goes.
+raise: on total failure we fall back to tag stripping. Any page author writes this input, so every step is
+linear in its length (a 2 MB body converts in about a second whatever it holds) and checks an optional
+`Deadline` as it goes.
 """
 
 from __future__ import annotations
