@@ -47,6 +47,19 @@ def translated(es: Elasticsearch, what: str) -> Iterator[None]:
         raise LoreError(f"Elasticsearch refused {what}: {_short(exc)}") from exc
 
 
+def ensure_small_index(es: Elasticsearch, name: str, mappings: dict, what: str) -> None:
+    """Create a one-shard, replica-less index (`what`, for messages) unless it exists: the config, lock and
+    feedback documents are few, and every process creates it on first use, so losing the race is fine."""
+    with translated(es, f"preparing the {what} {name}"):
+        if es.indices.exists(index=name):
+            return
+        try:
+            es.indices.create(index=name, mappings=mappings, settings={"number_of_shards": 1, "number_of_replicas": 0})
+        except Exception as exc:  # noqa: BLE001 - another process created it between the two calls
+            if not es.indices.exists(index=name):
+                raise exc
+
+
 def _url(es: Elasticsearch) -> str:
     try:
         node = es.transport.node_pool.all()[0]

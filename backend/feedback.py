@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from elasticsearch import Elasticsearch, NotFoundError
 
 from backend.errors import BadRequest
-from backend.es import translated
+from backend.es import ensure_small_index, translated
 from backend.settings import ElasticSettings
 
 if TYPE_CHECKING:  # the answer pipeline (search, LLM client) is not needed to store or list feedback
@@ -99,14 +99,7 @@ class FeedbackStore:
     def ensure(self) -> None:
         if self._ready:
             return
-        with translated(self.es, f"preparing the feedback index {self.index}"):
-            if not self.es.indices.exists(index=self.index):
-                try:
-                    self.es.indices.create(index=self.index, mappings=_MAPPING,
-                                           settings={"number_of_shards": 1, "number_of_replicas": 0})
-                except Exception as exc:  # noqa: BLE001 - another process created it between the two calls
-                    if not self.es.indices.exists(index=self.index):
-                        raise exc
+        ensure_small_index(self.es, self.index, _MAPPING, "feedback index")
         self._ready = True
 
     def record_answer(self, answer_id: str, question: str, answer: Answer, *, user: str, channel: str,

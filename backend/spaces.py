@@ -17,7 +17,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 
 from backend.errors import BadRequest
-from backend.es import translated
+from backend.es import ensure_small_index, translated
 from backend.settings import ElasticSettings
 
 log = logging.getLogger(__name__)
@@ -126,14 +126,7 @@ class SpaceStore:
     def ensure(self) -> None:
         if self._ready:
             return
-        with translated(self.es, f"preparing the config index {self.index}"):
-            if not self.es.indices.exists(index=self.index):
-                try:
-                    self.es.indices.create(index=self.index, mappings=_MAPPING,
-                                           settings={"number_of_shards": 1, "number_of_replicas": 0})
-                except Exception as exc:  # noqa: BLE001 - another process created it between the two calls
-                    if not self.es.indices.exists(index=self.index):
-                        raise exc
+        ensure_small_index(self.es, self.index, _MAPPING, "config index")
         self._ready = True
 
     # ---- spaces ---------------------------------------------------------------------------------
