@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,24 +39,40 @@ class AskRequest:
 
 
 def answer(bot: SlackBot, req: AskRequest) -> None:
-    answer_id = uuid.uuid4().hex[:16]  # joins the feedback clicks to this answer (bot/feedback.py)
-    waited_ms = round((time.monotonic() - req.received) * 1000)
-    context = {"answer_id": answer_id, "slack_user": req.user_id, "slack_channel": req.channel_id,
-               "queue_ms": waited_ms}
-    try:
+    context = _context(req.user_id, req.channel_id, req.received)
+
+    def who() -> tuple[list[str], str, dict]:
         asker = bot.identities.asker(req.user_id)
-        result = bot.services.answerer.ask(req.question, asker.identities)
-        message = blocks.render_answer(result, req.question, asker.rule, button_value(answer_id))
-        record_answer(bot, answer_id, req.question, result, req.user_id, req.channel_id, context)
-        log.info("answered on Slack", extra={**context, "status": result.status, "sources": len(result.sources),
-                                             "public_only": asker.public_only, **result.timings})
+        return asker.identities, asker.rule, {"public_only": asker.public_only}
+
+    message = _compose(bot, req.question, req.user_id, req.channel_id, context, who, list)
+    post(bot, req.response_url, message, context)
+
+
+def _context(user_id: str, channel_id: str, received: float) -> dict:
+    """What every log line of one answer carries; `answer_id` also joins the feedback clicks (bot/feedback.py)."""
+    return {"answer_id": uuid.uuid4().hex[:16], "slack_user": user_id, "slack_channel": channel_id,
+            "queue_ms": round((time.monotonic() - received) * 1000)}
+
+
+def _compose(bot: SlackBot, question: str, user_id: str, channel_id: str, context: dict,
+             who: Callable[[], tuple[list[str], str, dict]], history: Callable[[], list[dict]]) -> dict:
+    """Ask the pipeline as `who()` says (identities, the rule to show, log fields) and render the message; any
+    failure becomes a friendly message, never silence."""
+    try:
+        identities, rule, extra = who()
+        result = bot.services.answerer.ask(question, identities, history())
+        message = blocks.render_answer(result, question, rule, button_value(context["answer_id"]))
+        record_answer(bot, context["answer_id"], question, result, user_id, channel_id, context)
+        log.info("answered on Slack", extra={**context, **extra, "status": result.status,
+                                             "sources": len(result.sources), **result.timings})
+        return message
     except LoreError as exc:
         log.warning("could not answer on Slack: %s", exc, extra={**context, "code": exc.code})
-        message = blocks.text_message(messages.failed(exc.code))
+        return blocks.text_message(messages.failed(exc.code))
     except Exception:  # a bug must still reach the asker as a message, not as silence
         log.exception("could not answer on Slack", extra=context)
-        message = blocks.text_message(messages.failed("internal_error"))
-    post(bot, req.response_url, message, context)
+        return blocks.text_message(messages.failed("internal_error"))
 
 
 def post(bot: SlackBot, response_url: str, message: dict, context: dict) -> None:
@@ -95,30 +112,18 @@ def answer_message(bot: SlackBot, req: MessageRequest) -> None:
     """Answer a mention in its thread, or a DM where it was written. A channel reply is read by the whole
     channel, so it uses public pages only, whoever asked (a member-aware rule needs conversations.members: a
     later step); a DM is read by the asker alone, so it uses their pages, like /ask."""
-    answer_id = uuid.uuid4().hex[:16]
-    context = {"answer_id": answer_id, "slack_user": req.user_id, "slack_channel": req.channel_id,
-               "queue_ms": round((time.monotonic() - req.received) * 1000)}
+    context = _context(req.user_id, req.channel_id, req.received)
     if not req.question:
         message = blocks.text_message(messages.dm_usage() if req.private else messages.mention_usage())
     else:
-        try:
+        def who() -> tuple[list[str], str, dict]:
             if req.private:
                 asker = bot.identities.asker(req.user_id)
-                identities, rule = asker.identities, asker.rule
-            else:
-                identities, rule = [PUBLIC], messages.rule_channel()
-            history = thread_history(bot, req) if req.in_thread else []
-            result = bot.services.answerer.ask(req.question, identities, history)
-            message = blocks.render_answer(result, req.question, rule, button_value(answer_id))
-            record_answer(bot, answer_id, req.question, result, req.user_id, req.channel_id, context)
-            log.info("answered a Slack message", extra={**context, "status": result.status, "private": req.private,
-                                                        "sources": len(result.sources), **result.timings})
-        except LoreError as exc:
-            log.warning("could not answer a Slack message: %s", exc, extra={**context, "code": exc.code})
-            message = blocks.text_message(messages.failed(exc.code))
-        except Exception:  # a bug must still reach the channel as a message, not as silence
-            log.exception("could not answer a Slack message", extra=context)
-            message = blocks.text_message(messages.failed("internal_error"))
+                return asker.identities, asker.rule, {"private": True}
+            return [PUBLIC], messages.rule_channel(), {"private": False}
+
+        message = _compose(bot, req.question, req.user_id, req.channel_id, context, who,
+                           lambda: thread_history(bot, req) if req.in_thread else [])
     post_in_thread(bot, req.channel_id, req.thread_ts, message, context)
 
 
