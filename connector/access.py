@@ -110,31 +110,42 @@ class AccessPass:
         for doc_id in hide_documents(self.es, self.indexer.alias, docs):
             report.hidden.append({"id": doc_id, "reason": reason})
 
-    def _with_unindexed(self, view: SpaceView, units: list[Unit], indexed: dict[str, IndexedDoc], state: SpaceState,
-                        space: SpaceConfig, report: SpaceReport) -> list[Unit]:
-        """Add listed pages the index lacks, or holds at another version, to an incremental pass.
+    def _with_missing(self, view: SpaceView, units: list[Unit], indexed: dict[str, IndexedDoc], state: SpaceState,
+                      space: SpaceConfig, report: SpaceReport, incremental: bool) -> list[Unit]:
+        """Add to this pass the listed pages it would not visit but must index, whatever the cursor says.
 
-        Lifting a restriction or moving a page into the sync account's sight bumps no version, so CQL's
-        `lastmodified` never returns it; the space listing (already in hand, no extra call) does. The same catches
-        an item an earlier pass failed to index. Items skipped at this version, and restricted ones of an
-        unrestricted-only space, are left out: they would only be skipped again.
+        - The pages of incomplete documents (a refused chunk, a write cut short, an old index), on any pass.
+        - On an incremental pass, listed pages the index lacks or holds at another version: lifting a restriction
+          or moving a page into the sync account's sight bumps no version, so CQL's `lastmodified` never returns
+          it; the space listing (already in hand, no extra call) does. Items skipped at this version, and
+          restricted ones of an unrestricted-only space, are left out: they would only be skipped again.
+        Units stay oldest first, so a checkpoint never moves the cursor back.
         """
+        broken = [d for d, current in indexed.items() if not current.complete]
+        incomplete = {indexed[d].parent_id or d for d in broken}  # the pages to visit for them
         have = {u.doc.id for u in units}
         extra = []
         for unit in view.units():
             doc = unit.doc
-            current = indexed.get(doc.id)
-            if doc.id in have or (current is not None and current.version == doc.version):
+            if doc.id in have:
                 continue
-            known = state.skips.get(doc.id)
-            if (known and known.get("version") == doc.version) or (space.unrestricted_only and doc.access.restricted):
-                continue
+            if doc.id not in incomplete:
+                current = indexed.get(doc.id)
+                if not incremental or (current is not None and current.version == doc.version):
+                    continue
+                known = state.skips.get(doc.id)
+                if (known and known.get("version") == doc.version) or (space.unrestricted_only
+                                                                       and doc.access.restricted):
+                    continue
             extra.append(unit)
+        if broken:
+            report.notes.append(f"{len(broken)} documents were incomplete in the index (a failed or interrupted "
+                                "write): they are indexed again")
         if not extra:
             return units
-        report.notes.append(f"{len(extra)} listed pages were missing from the index or stale there although "
-                            "Confluence shows no new version (a lifted restriction, a move, or an earlier failure): "
-                            "indexed in this pass")
+        report.notes.append(f"{len(extra)} listed pages were missing from the index, stale or incomplete there "
+                            "although Confluence shows no new version (a lifted restriction, a move, or an earlier "
+                            "failure): indexed in this pass")
         return sorted([*units, *extra], key=lambda u: u.modified)
 
     def _still_wanted(self, key: str, configured: bool) -> None:
@@ -155,21 +166,6 @@ class AccessPass:
                     report.hidden.append({"id": doc_id, "reason": "the space was disabled by an admin"})
         except LoreError as exc:
             report.error("retire", f"could not finish {'purging' if removed else 'hiding'} the space: {exc.message}")
-
-    @staticmethod
-    def _with_repairs(view: SpaceView, units: list[Unit], indexed: dict[str, IndexedDoc],
-                      report: SpaceReport) -> list[Unit]:
-        """Add the pages of incomplete documents (a refused chunk, a write cut short, an old index) that this
-        pass would not visit: they are indexed again whatever the cursor says. Older than the cursor, they
-        go first (a checkpoint never moves the cursor back)."""
-        incomplete = {d: current for d, current in indexed.items() if not current.complete}
-        if not incomplete:
-            return units
-        report.notes.append(f"{len(incomplete)} documents were incomplete in the index (a failed or interrupted "
-                            "write): they are indexed again")
-        pages = {current.parent_id or d for d, current in incomplete.items()} - {u.doc.id for u in units}
-        return [u for u in view.units() if u.doc.id in pages] + units if pages else units
-
 
 def _unreadable(exc: SourceError) -> bool:
     """The space itself answered 404 or 403 to the sync account (not an expired token, not throttling)."""

@@ -199,15 +199,13 @@ class SyncRunner(AccessPass):
         if report.mode == "incremental" and cursor is not None:
             since = cursor - timedelta(minutes=self.options.overlap_minutes)
         units = view.units(since)
-        if since is not None:
-            units = self._with_unindexed(view, units, indexed, state, space, report)
         if resume_from is not None:
             skip_before = resume_from - timedelta(minutes=self.options.overlap_minutes)
             done_before = [u for u in units if u.modified < skip_before]
             units = units[len(done_before):]
             report.notes.append(f"resumed an interrupted full sync: {len(done_before)} pages done before were "
                                 "not listed again")
-        units = self._with_repairs(view, units, indexed, report)
+        units = self._with_missing(view, units, indexed, state, space, report, incremental=since is not None)
         report.total = len(units)
         self._emit(report, "indexing", 0, 0)
         touched: set[str] = set()
