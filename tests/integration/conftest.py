@@ -13,6 +13,8 @@ from backend.embeddings import Embedder
 from backend.indexer import Indexer
 from backend.search import Searcher
 from backend.settings import Settings
+from tests.integration.slack_bot import confluence_directory
+from tests.standins import confluence_app, slack_app
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +43,17 @@ def make_indexer(es: Elasticsearch, embedder: Embedder, isolated_settings: Setti
         return ix, Searcher(es, s, embedder)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def directory() -> Iterator[confluence_app.StandinServer]:
+    """The Confluence stand-in as the Slack bot's user directory (emails -> accounts and groups)."""
+    with confluence_app.serve(confluence_directory()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[slack_app.StandinServer]:
+    """The Slack Web API stand-in: records response_url posts and chat.postMessage calls."""
+    with slack_app.serve(slack_app.SlackState()) as server:
+        yield server

@@ -32,11 +32,10 @@ from tests.integration.slack_bot import (
     SECRET,
     RunningBot,
     bot_settings,
-    confluence_directory,
     running_bot,
     services_for,
 )
-from tests.standins import confluence_app, slack_app
+from tests.standins import slack_app
 from tests.standins.slack_app import slack_id
 from tests.standins.slack_delivery import Delivery, action_body, command_body, event_body, signed_headers
 
@@ -49,18 +48,6 @@ ACK_LIMIT = 1.0  # seconds: Slack allows 3; the ack does no I/O, so anything nea
 def corpus(es, settings, embedder, shared_data) -> Iterator[Corpus]:
     with indexed(es, settings, embedder, shared_data) as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def directory() -> Iterator[confluence_app.StandinServer]:
-    with confluence_app.serve(confluence_directory()) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[slack_app.StandinServer]:
-    with slack_app.serve(slack_app.SlackState()) as server:
-        yield server
 
 
 def start_bot(corpus, es, embedder, directory, slack, *, llm_url: str | None = None, **slack_changes):

@@ -19,9 +19,8 @@ from backend.settings import Settings
 from bot import messages
 from bot.blocks import FEEDBACK_ACTIONS
 from tests.integration.answer_corpus import MINUTES_0331, Corpus, closed_port_url, indexed, url
-from tests.integration.slack_bot import RunningBot, confluence_directory
+from tests.integration.slack_bot import RunningBot
 from tests.integration.test_slack_ask import QUESTION, ask, only_answer, start_bot, texts
-from tests.standins import confluence_app, slack_app
 from tests.standins.slack_app import slack_id
 from tests.standins.slack_delivery import Delivery, action_body
 
@@ -33,18 +32,6 @@ HELPFUL, NOT_HELPFUL = FEEDBACK_ACTIONS
 def corpus(es, settings, embedder, shared_data) -> Iterator[Corpus]:
     with indexed(es, settings, embedder, shared_data) as c:  # its feedback index is unique and deleted too
         yield c
-
-
-@pytest.fixture(scope="module")
-def directory() -> Iterator[confluence_app.StandinServer]:
-    with confluence_app.serve(confluence_directory()) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[slack_app.StandinServer]:
-    with slack_app.serve(slack_app.SlackState()) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
