@@ -41,8 +41,21 @@ def acl_fields(acl: Sequence[str], restrictions: Sequence[Sequence[str]]) -> dic
     return fields
 
 
-def acl_filter(identities: Sequence[str]) -> dict:
-    """The filter every search leg carries. Empty identities match nothing."""
+class Audience(tuple):
+    """Several readers at once (the members of a Slack channel a reply is posted in): each element is one
+    reader's identities, and a chunk is visible only when EVERY reader may open it. No readers: nothing."""
+
+    def __new__(cls, readers: Sequence[Sequence[str]]):
+        unique = sorted({tuple(sorted(set(r))) for r in readers})  # members who see the same add nothing
+        return super().__new__(cls, unique)
+
+
+def acl_filter(identities: Sequence[str] | Audience) -> dict:
+    """The filter every search leg carries. Empty identities (or an empty audience) match nothing."""
+    if isinstance(identities, Audience):
+        if not identities:
+            return {"bool": {"must_not": {"match_all": {}}}}
+        return {"bool": {"filter": [acl_filter(list(reader)) for reader in identities]}}
     ids = sorted(set(identities))
     if not ids:
         return {"bool": {"must_not": {"match_all": {}}}}

@@ -210,3 +210,6 @@ class SlackSettings:
     timeout: float = 10.0  # seconds per Slack Web API / response_url call
     max_retries: int = 3  # retries of a call answered 429 (after Retry-After) or cut off by the network
     email_cache_seconds: int = 600  # users.info answers (Slack user -> email) are kept this long
+    # A reply in a channel uses only pages every member may open; past this many members (or when one member
+    # cannot be matched to a person) it uses public pages only. Members are re-read after email_cache_seconds.
+    channel_audience_max: int = 50

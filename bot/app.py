@@ -46,7 +46,9 @@ def build_bot(settings: Settings, services: Services | dict | None = None, *, so
     client = web_client(slack)
     bot = SlackBot(
         settings=settings, services=services, client=client,
-        identities=SlackIdentities(client, services.identity, slack.email_cache_seconds),
+        identities=SlackIdentities(client, services.identity, slack.email_cache_seconds,
+                                   audience_max=slack.channel_audience_max,
+                                   bot_user=lambda: bot.bot_user_id()),  # bound below; called per reply
         pool=AnswerPool(slack.workers, slack.queue_size),
         signatures=guard.SeenKeys(guard.REPLAY_WINDOW_SECONDS),
         deliveries=guard.SeenKeys(guard.RETRY_WINDOW_SECONDS),

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from backend.documents import PUBLIC
 from backend.errors import LoreError
 from bot import blocks, messages
 from bot.feedback import button_value, record_answer
@@ -110,8 +109,8 @@ class MessageRequest:
 
 def answer_message(bot: SlackBot, req: MessageRequest) -> None:
     """Answer a mention in its thread, or a DM where it was written. A channel reply is read by the whole
-    channel, so it uses public pages only, whoever asked (a member-aware rule needs conversations.members: a
-    later step); a DM is read by the asker alone, so it uses their pages, like /ask."""
+    channel, so it uses only pages every member may open, whoever asked; a DM is read by the asker alone, so it
+    uses their pages, like /ask."""
     context = _context(req.user_id, req.channel_id, req.received)
     if not req.question:
         message = blocks.text_message(messages.dm_usage() if req.private else messages.mention_usage())
@@ -120,7 +119,8 @@ def answer_message(bot: SlackBot, req: MessageRequest) -> None:
             if req.private:
                 asker = bot.identities.asker(req.user_id)
                 return asker.identities, asker.rule, {"private": True}
-            return [PUBLIC], messages.rule_channel(), {"private": False}
+            channel = bot.identities.channel(req.channel_id)
+            return channel.identities, channel.rule, {"private": False, "audience": len(channel.identities)}
 
         message = _compose(bot, req.question, req.user_id, req.channel_id, context, who,
                            lambda: thread_history(bot, req) if req.in_thread else [])

@@ -2,6 +2,12 @@
 
 Never more access than certain: a hidden email, a bot, an email Confluence does not know, or Slack being
 unreachable gives `public` only, and the reply says which rule applied. Emails are cached per user id.
+
+A reply posted in a channel is read by every member, so `channel()` builds an `Audience`: each member's
+identities, and a page is used only when all of them may open it. A member Lore cannot match to a person
+(another app, a hidden email) reads public pages only, which narrows the whole channel to public pages;
+so does a channel with more members than `LORE_SLACK_CHANNEL_AUDIENCE_MAX` or one whose members Slack will
+not list.
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
+from backend.acl import Audience
 from backend.documents import PUBLIC
 from backend.identity import IdentityResolver
 from bot import messages
 from bot.blocks import escape
-from bot.slack import SlackError, user_email
+from bot.slack import SlackError, channel_members, user_email
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +45,22 @@ class Asker:
         return self.identities == [PUBLIC]
 
 
+@dataclass(frozen=True)
+class Channel:
+    """Who a channel reply is for: `identities` is an Audience, or `[public]` when the members are unknown."""
+
+    channel_id: str
+    identities: list[str] | Audience
+    rule: str
+
+
 class SlackIdentities:
     def __init__(self, client: WebClient, resolver: IdentityResolver, cache_seconds: float = 600,
-                 *, clock: Callable[[], float] = time.monotonic):
+                 *, clock: Callable[[], float] = time.monotonic, audience_max: int = 50,
+                 bot_user: Callable[[], str | None] = lambda: None):
+        self.audience_max = audience_max
+        self.bot_user = bot_user  # Lore's own user id: it is in the channel, and reads nothing
+        self._members: dict[str, tuple[float, list[str] | None, bool]] = {}  # channel -> (expires, ids, ok)
         self.client = client
         self.resolver = resolver
         self.cache_seconds = cache_seconds
@@ -58,6 +78,38 @@ class SlackIdentities:
         if identities == [PUBLIC]:
             return Asker(user_id, email, identities, messages.rule_public(messages.NOT_IN_CONFLUENCE))
         return Asker(user_id, email, identities, messages.rule_private(escape(email)))
+
+    def channel(self, channel_id: str) -> Channel:
+        members, ok = self._channel_members(channel_id)
+        if not ok:
+            return Channel(channel_id, [PUBLIC], messages.rule_channel(messages.CHANNEL_UNREADABLE))
+        if members is None:
+            return Channel(channel_id, [PUBLIC], messages.rule_channel(messages.CHANNEL_TOO_BIG))
+        me = self.bot_user()
+        people = [m for m in members if m != me]
+        readers = [self.asker(m).identities for m in people]
+        if not readers or any(r == [PUBLIC] for r in readers):
+            # one member who reads public pages only narrows the whole channel to them: say so plainly
+            return Channel(channel_id, [PUBLIC], messages.rule_channel(messages.CHANNEL_UNKNOWN_MEMBER))
+        return Channel(channel_id, Audience(readers), messages.rule_members(len(people)))
+
+    def _channel_members(self, channel_id: str) -> tuple[list[str] | None, bool]:
+        now = self._clock()
+        with self._lock:
+            hit = self._members.get(channel_id)
+            if hit and hit[0] > now:
+                return hit[1], hit[2]
+        try:
+            members, ok, ttl = channel_members(self.client, channel_id, self.audience_max), True, self.cache_seconds
+        except SlackError as exc:
+            log.warning("conversations.members failed; the channel reply uses public pages only",
+                        extra={"error": str(exc), "channel": channel_id})
+            members, ok, ttl = None, False, FAILURE_CACHE_SECONDS
+        with self._lock:
+            if len(self._members) >= MAX_CACHED:
+                self._members.clear()
+            self._members[channel_id] = (now + ttl, members, ok)
+        return members, ok
 
     def _email(self, user_id: str) -> tuple[str | None, bool]:
         now = self._clock()

@@ -52,14 +52,21 @@ def rule_public(reason: str) -> str:
     return f":lock: Only you can see this. Searched public pages only: {reason}"
 
 
-def rule_channel() -> str:
-    return (":busts_in_silhouette: Everyone in this channel can see this reply, so only public pages were "
-            f"searched. For answers from your own pages, use `{COMMAND}` (only you see those).")
+def rule_channel(reason: str) -> str:
+    """Public pages only in a channel reply; `reason` says why the members' own pages were not used."""
+    return (f":busts_in_silhouette: Everyone in this channel can see this reply, so only public pages were "
+            f"searched: {reason} For answers from your own pages, use `{COMMAND}` (only you see those).")
+
+
+def rule_members(count: int) -> str:
+    return (f":busts_in_silhouette: Everyone in this channel can see this reply, so it uses only pages that all "
+            f"{count} member{'s' if count != 1 else ''} can open. For answers from your own pages, use "
+            f"`{COMMAND}` (only you see those).")
 
 
 def mention_usage() -> str:
     return (f"Mention me with a question, for example: _@Lore How do we cut a release?_ I answer in the thread "
-            f"from public pages; `{COMMAND}` answers only you, from the pages you can open.")
+            f"from pages everyone in the channel can open; `{COMMAND}` answers only you, from the pages you can open.")
 
 
 def dm_usage() -> str:
@@ -69,6 +76,9 @@ def dm_usage() -> str:
 
 NO_EMAIL = "your Slack profile shows no email Lore could read."
 NOT_IN_CONFLUENCE = "your Slack email matches no Confluence account that Lore can see."
+CHANNEL_TOO_BIG = "the channel has more members than Lore checks one by one."
+CHANNEL_UNKNOWN_MEMBER = "not every member could be matched to a Confluence account."
+CHANNEL_UNREADABLE = "Slack did not say who is in this channel just now."
 SLACK_UNREACHABLE = "Slack did not tell Lore who you are just now (try again to include your own pages)."
 
 HELPFUL = "Helpful"

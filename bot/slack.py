@@ -19,6 +19,7 @@ from backend.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 
+MEMBERS_PAGE = 200  # conversations.members page size
 REPLIES_PAGE = 200  # conversations.replies page size (Slack allows up to 1000; 200 is its recommendation)
 
 
@@ -83,6 +84,22 @@ def thread_messages(client: WebClient, channel: str, thread_ts: str, max_message
         if not cursor:
             break
     return out
+
+
+def channel_members(client: WebClient, channel: str, max_members: int) -> list[str] | None:
+    """The channel's member ids (`conversations.members`, paged to the end); None when it has more than
+    `max_members` (the caller then stops asking who they all are)."""
+    out: list[str] = []
+    cursor = None
+    while True:
+        data = _call("conversations.members", client.conversations_members, channel=channel, cursor=cursor,
+                     limit=MEMBERS_PAGE)
+        out += data.get("members") or []
+        if len(out) > max_members:
+            return None
+        cursor = (data.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return out
 
 
 def respond(settings: SlackSettings, response_url: str, message: dict) -> None:

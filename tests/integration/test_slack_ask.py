@@ -250,17 +250,18 @@ def test_health_reports_the_answer_queue(offline: RunningBot):
 
 
 def mention(rb: RunningBot, text: str, user: str, thread_ts: str | None = None, event_id: str | None = None,
-            **headers: str) -> tuple[requests.Response, str, str]:
+            channel: str = "C0GENERAL", **headers: str) -> tuple[requests.Response, str, str]:
     ts = f"{time.time():.6f}"
     event = {"type": "app_mention", "user": slack_id(user), "text": f"<@{slack_app.BOT_USER_ID}> {text}",
-             "channel": "C0GENERAL", "ts": ts, "event_ts": ts, **({"thread_ts": thread_ts} if thread_ts else {})}
+             "channel": channel, "ts": ts, "event_ts": ts, **({"thread_ts": thread_ts} if thread_ts else {})}
     body = event_body(event, event_id)
     resp = rb.delivery.post(body, content_type="application/json", headers=headers)
     return resp, thread_ts or ts, body
 
 
-def test_a_mention_is_answered_in_its_thread_from_public_pages_only(offline: RunningBot):
-    """alice may read the board page (her /ask shows it), but a channel reply must not."""
+def test_a_mention_in_a_channel_with_an_unmatched_member_uses_public_pages_only(offline: RunningBot):
+    """alice may read the board page (her /ask shows it), but #general also holds dave, whose email is
+    hidden: a reply there must not cite it, and says why."""
     resp, thread, _ = mention(offline, GRADLE, "alice")
     assert resp.status_code == 200 and resp.elapsed.total_seconds() < ACK_LIMIT
     replies = offline.slack.state.wait_for_messages(thread, 1)
@@ -270,11 +271,34 @@ def test_a_mention_is_answered_in_its_thread_from_public_pages_only(offline: Run
     assert reply["channel"] == "C0GENERAL"
     shown = texts(reply)
     assert f"<{url(SECRET_PAGE)}|" not in shown
-    assert messages.rule_channel() in shown
+    assert messages.rule_channel(messages.CHANNEL_UNKNOWN_MEMBER) in shown
     # a mention inside an existing thread is answered in that thread
     _, thread, _ = mention(offline, QUESTION, "bob", thread_ts="1790000000.000100")
     assert thread == "1790000000.000100"
     assert f"<{url(MINUTES_0331)}|[" in texts(offline.slack.state.wait_for_messages(thread, 1)[0])
+
+
+def test_a_channel_reply_uses_the_pages_every_member_may_open(offline: RunningBot):
+    """The board page is alice's alone: a channel of alice (and Lore) may see it cited, a channel where bob
+    also sits may not. Members are read from Slack, paged to the end; too big a channel gets public pages."""
+    state = offline.slack.state
+    state.members["C0BOARD"] = [slack_app.BOT_USER_ID, slack_id("alice")]
+    state.members["C0MIXED"] = [slack_id("alice"), slack_app.BOT_USER_ID, slack_id("bob")]
+    state.members["C0CROWD"] = [f"U0X{i:04d}" for i in range(offline.bot.settings.slack.channel_audience_max + 1)]
+    state.members_max_limit = 1  # one member a page: the whole list is only found by following the cursor
+    try:
+        threads = {ch: mention(offline, GRADLE, "alice", channel=ch)[1] for ch in ("C0BOARD", "C0MIXED", "C0CROWD")}
+        replies = {ch: texts(state.wait_for_messages(t, 1)[0]) for ch, t in threads.items()}
+    finally:
+        state.members_max_limit = 1000
+    assert f"<{url(SECRET_PAGE)}|[" in replies["C0BOARD"]
+    assert messages.rule_members(1) in replies["C0BOARD"]
+    assert f"<{url(SECRET_PAGE)}|" not in replies["C0MIXED"]
+    assert messages.rule_members(2) in replies["C0MIXED"]
+    assert f"<{url(SECRET_PAGE)}|" not in replies["C0CROWD"]
+    assert messages.rule_channel(messages.CHANNEL_TOO_BIG) in replies["C0CROWD"]
+    pages = [c for c in state.calls_of("conversations.members") if c.args.get("channel") == "C0MIXED"]
+    assert len(pages) == 3
 
 
 def test_a_follow_up_in_a_thread_uses_the_earlier_turns_read_from_slack(offline: RunningBot):

@@ -6,9 +6,10 @@ Slack-shaped payloads, a bot token check, recorded `response_url` posts and inje
         settings.slack.api_url = slack.api_url; url = slack.response_url("cmd-1")
         ... state.wait_for_responses("cmd-1", 1)
 
-Routes: `/api/auth.test`, `/api/users.info`, `/api/chat.postMessage`, `/api/conversations.replies` (GET or
-POST, form or JSON, like slack.com; replies paged by cursor), and `/hooks/<key>` for response_urls (5 posts
-each, as on Slack); `GET /standin/responses/<key>` reads back what a response_url received (the demo's view).
+Routes: `/api/auth.test`, `/api/users.info`, `/api/chat.postMessage`, `/api/conversations.replies` and
+`/api/conversations.members` (GET or POST, form or JSON, like slack.com; both paged by cursor), and
+`/hooks/<key>` for response_urls (5 posts each, as on Slack); `GET /standin/responses/<key>` reads back what a
+response_url received (the demo's view).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class SlackState:
     messages: list[dict] = field(default_factory=list)  # chat.postMessage arguments (+ ts, user, bot_id)
     seeded: list[dict] = field(default_factory=list)  # messages people wrote (add_message)
     replies_max_limit: int = 1000  # conversations.replies' page cap (Slack's); tests lower it to force paging
+    members: dict[str, list[str]] = field(default_factory=dict)  # channel -> member ids (conversations.members)
+    members_max_limit: int = 1000  # conversations.members' page cap; tests lower it to force paging
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Condition = field(default_factory=threading.Condition)
 
@@ -69,6 +72,8 @@ class SlackState:
             for name, (_acc, display, email, tz, _groups, visible) in CONFLUENCE_USERS.items():
                 # Slack lets people hide their email as Confluence does; dave hides it in both
                 self.add_user(slack_id(name), name, display, email if visible else None, tz)
+            # #general holds everyone, Lore included (dave, whose email is hidden, too)
+            self.members.setdefault("C0GENERAL", [*(slack_id(n) for n in CONFLUENCE_USERS), BOT_USER_ID])
             self.users[BOT_USER_ID] = {"id": BOT_USER_ID, "team_id": TEAM_ID, "name": "lore", "is_bot": True,
                                        "deleted": False, "profile": {"real_name": "Lore", "bot_id": BOT_ID}}
 
@@ -170,6 +175,17 @@ def _replies(state: SlackState, args: dict[str, Any]) -> Response:
                     "response_metadata": {"next_cursor": str(start + limit) if more else ""}})
 
 
+def _members(state: SlackState, args: dict[str, Any]) -> Response:
+    members = state.members.get(args.get("channel", ""))
+    if members is None:
+        return jsonify({"ok": False, "error": "channel_not_found"})
+    limit = max(1, min(int(args.get("limit") or 100), state.members_max_limit))  # Slack's default page: 100
+    start = int(args.get("cursor") or 0)
+    more = start + limit < len(members)
+    return jsonify({"ok": True, "members": members[start : start + limit],
+                    "response_metadata": {"next_cursor": str(start + limit) if more else ""}})
+
+
 def create_app(state: SlackState) -> Flask:
     app = Flask("slack-standin", static_folder=None)
 
@@ -205,6 +221,8 @@ def create_app(state: SlackState) -> Flask:
                                         "bot_id": BOT_ID, "user": BOT_USER_ID}})
         if method == "conversations.replies":
             return _replies(state, args)
+        if method == "conversations.members":
+            return _members(state, args)
         return jsonify({"ok": False, "error": "unknown_method"})
 
     @app.post("/hooks/<key>")
