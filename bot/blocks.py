@@ -24,6 +24,9 @@ SNIPPET_CHARS = 300  # a sources-only reply shows this much of each page's best 
 QUESTION_CHARS = 200  # the echoed question; the asker knows the rest
 FALLBACK_CHARS = 300  # `text`: what notifications and screen readers show
 FEEDBACK_ACTIONS = ("lore_feedback_helpful", "lore_feedback_not_helpful")
+COMMENT_VIEW = "lore_feedback_comment"  # the modal a "not helpful" click opens: what was wrong (optional)
+COMMENT_BLOCK, COMMENT_INPUT = "lore_comment", "lore_comment_text"
+COMMENT_CHARS = 2000  # as backend.feedback.MAX_COMMENT_CHARS: Slack enforces it in the box
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -113,6 +116,20 @@ def feedback_block(value: str) -> dict:
     return {"type": "actions", "block_id": "lore_feedback", "elements": [
         {"type": "button", "action_id": action, "value": value, "text": {"type": "plain_text", "text": label}}
         for action, label in zip(FEEDBACK_ACTIONS, labels, strict=True)]}
+
+
+def comment_modal(metadata: str) -> dict:
+    """The optional "what was wrong?" modal; `metadata` (the answer and the vote) comes back on submit."""
+    return {
+        "type": "modal", "callback_id": COMMENT_VIEW, "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": messages.COMMENT_TITLE},
+        "submit": {"type": "plain_text", "text": messages.COMMENT_SUBMIT},
+        "close": {"type": "plain_text", "text": messages.COMMENT_SKIP},
+        "blocks": [{"type": "input", "block_id": COMMENT_BLOCK, "optional": True,
+                    "label": {"type": "plain_text", "text": messages.COMMENT_LABEL},
+                    "element": {"type": "plain_text_input", "action_id": COMMENT_INPUT, "multiline": True,
+                                "max_length": COMMENT_CHARS}}],
+    }
 
 
 def render_answer(answer: Answer, question: str, rule: str, feedback_value: str) -> dict:

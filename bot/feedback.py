@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from backend.answers import Answer
 from bot import blocks, messages
+from bot.slack import SlackError, open_view
 
 if TYPE_CHECKING:
     from bot.runtime import SlackBot
@@ -62,3 +63,38 @@ def record_vote(bot: SlackBot, vote: str, body: dict, answer_id: str | None, con
         log.warning("could not store the feedback: %s", exc, extra=context)
     if body.get("response_url"):
         post(bot, body["response_url"], thanks(), context)
+
+
+def comment_metadata(answer_id: str, vote: str) -> str:
+    return json.dumps({"answer": answer_id, "vote": vote})
+
+
+def open_comment(bot: SlackBot, trigger_id: str, answer_id: str | None, vote: str, context: dict) -> None:
+    """After a "not helpful" click: the optional comment modal (first in the click pool: the trigger expires)."""
+    if not answer_id or not trigger_id:
+        return
+    try:
+        open_view(bot.client, trigger_id, blocks.comment_modal(comment_metadata(answer_id, vote)))
+    except SlackError as exc:  # the vote is stored anyway; only the chance to explain it is lost
+        log.warning("could not open the comment box: %s", exc, extra=context)
+
+
+def record_comment(bot: SlackBot, body: dict, view: dict, context: dict) -> None:
+    """The submitted modal: the comment joins the user's vote on that answer. The voter is the signed body's
+    user; the answer and vote come from the view's private_metadata, which Slack keeps and returns as Lore
+    wrote it, and an answer Lore never recorded is refused by the store anyway."""
+    user = (body.get("user") or {}).get("id") or ""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        answer_id, vote = meta.get("answer"), meta.get("vote")
+    except (ValueError, AttributeError):
+        answer_id = vote = None
+    values = ((view.get("state") or {}).get("values") or {}).get(blocks.COMMENT_BLOCK) or {}
+    comment = (values.get(blocks.COMMENT_INPUT) or {}).get("value") or ""
+    if not isinstance(answer_id, str) or vote not in ("helpful", "not_helpful") or not comment.strip():
+        return
+    try:
+        if not bot.services.feedback.record_vote(answer_id, user, vote, comment=comment):
+            log.warning("a comment on an answer Lore never recorded was not stored", extra=context)
+    except Exception as exc:  # noqa: BLE001 - the modal has closed; nothing to tell the user in Slack
+        log.warning("could not store the comment: %s", exc, extra=context)

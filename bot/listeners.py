@@ -14,7 +14,7 @@ from slack_bolt import Ack, App
 
 from bot import blocks, messages
 from bot.ask import AskRequest, MessageRequest, answer, answer_message, post_in_thread
-from bot.feedback import answer_id_of, record_vote
+from bot.feedback import answer_id_of, open_comment, record_comment, record_vote
 from bot.runtime import SlackBot
 from bot.text import mention_question, plain_text
 
@@ -66,6 +66,13 @@ def register(app: App, bot: SlackBot) -> None:
     for action_id, vote in FEEDBACK_VOTES.items():
         app.action(action_id)(_feedback_listener(bot, vote))
 
+    @app.view(blocks.COMMENT_VIEW)
+    def comment(ack: Ack, body: dict, view: dict) -> None:
+        ack()  # closes the modal at once; storing the comment happens after
+        context = {"slack_user": (body.get("user") or {}).get("id"), "comment": True}
+        if not bot.clicks.submit(record_comment, bot, body, view, context):
+            log.warning("feedback queue full: a comment was not stored", extra=context)
+
 
 def _feedback_listener(bot: SlackBot, vote: str):
     def feedback(ack: Ack, body: dict, action: dict) -> None:
@@ -74,6 +81,8 @@ def _feedback_listener(bot: SlackBot, vote: str):
         # the voter is who Slack says clicked (the signed body), never anything the button carries
         context = {"answer_id": answer_id, "vote": vote, "slack_user": (body.get("user") or {}).get("id")}
         log.info("Slack feedback", extra=context)
+        if vote == "not_helpful":  # ask what was wrong (optional), before the trigger expires
+            bot.clicks.submit(open_comment, bot, body.get("trigger_id") or "", answer_id, vote, context)
         if not bot.clicks.submit(record_vote, bot, vote, body, answer_id, context):
             log.warning("feedback queue full: a click was not stored", extra=context)
 

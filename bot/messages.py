@@ -84,3 +84,7 @@ SLACK_UNREACHABLE = "Slack did not tell Lore who you are just now (try again to 
 HELPFUL = "Helpful"
 NOT_HELPFUL = "Not helpful"
 FEEDBACK_THANKS = "Thanks, your feedback was recorded."
+COMMENT_TITLE = "What was wrong?"  # Slack caps a modal title at 24 characters
+COMMENT_LABEL = "Tell whoever runs Lore what was wrong or missing (optional)"
+COMMENT_SUBMIT = "Send"
+COMMENT_SKIP = "Skip"

@@ -72,6 +72,11 @@ def post_message(client: WebClient, channel: str, thread_ts: str | None, message
                  text=message["text"], blocks=message.get("blocks"))
 
 
+def open_view(client: WebClient, trigger_id: str, view: dict) -> dict:
+    """`views.open`: a modal, for the click whose `trigger_id` it is (Slack accepts it for 3 seconds)."""
+    return _call("views.open", client.views_open, trigger_id=trigger_id, view=view)
+
+
 def thread_messages(client: WebClient, channel: str, thread_ts: str, max_messages: int) -> list[dict]:
     """The thread's messages, oldest first, following `next_cursor` to the end (or `max_messages`)."""
     out: list[dict] = []

@@ -5,6 +5,8 @@ closed port, so answers are the sources, in about a second).
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,12 +19,12 @@ from backend.api import create_app
 from backend.feedback import FeedbackStore
 from backend.settings import Settings
 from bot import messages
-from bot.blocks import FEEDBACK_ACTIONS
+from bot.blocks import COMMENT_BLOCK, COMMENT_INPUT, COMMENT_VIEW, FEEDBACK_ACTIONS
 from tests.integration.answer_corpus import MINUTES_0331, Corpus, closed_port_url, indexed, url
 from tests.integration.slack_bot import RunningBot
 from tests.integration.test_slack_ask import QUESTION, ask, only_answer, start_bot, texts
 from tests.standins.slack_app import slack_id
-from tests.standins.slack_delivery import Delivery, action_body
+from tests.standins.slack_delivery import Delivery, action_body, view_submission_body
 
 TOKEN = "admin-token-for-feedback-tests"
 HELPFUL, NOT_HELPFUL = FEEDBACK_ACTIONS
@@ -111,6 +113,53 @@ def test_clicks_are_stored_one_vote_per_user_and_answer_with_the_helpful_rate(of
     assert [v["user"] for v in page["feedback"]] == [slack_id("bob")] and page["total"] == 2
     later = report(admin, since="2999-01-01T00:00:00Z")
     assert (later["total"], later["helpful_rate"], later["feedback"]) == (0, None, [])
+
+
+def opened_views(rb: RunningBot, count: int, timeout: float = 10.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while len(calls := rb.slack.state.calls_of("views.open")) < count:
+        assert time.monotonic() < deadline, "no comment box was opened"
+        time.sleep(0.05)
+    return [json.loads(c.args["view"]) if isinstance(c.args["view"], str) else c.args["view"] for c in calls]
+
+
+def submit(rb: RunningBot, view: dict, user: str, comment: str) -> int:
+    values = {COMMENT_BLOCK: {COMMENT_INPUT: {"type": "plain_text_input", "value": comment}}}
+    return rb.delivery.post(view_submission_body(view, slack_id(user), values)).status_code
+
+
+def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the feedback store never showed it"
+        time.sleep(0.1)
+
+
+def test_not_helpful_opens_a_comment_box_whose_text_joins_the_vote(offline: RunningBot, admin):
+    value = answered(offline, "alice")
+    before = len(offline.slack.state.calls_of("views.open"))
+    assert click(offline, HELPFUL, value, "alice") == 200
+    assert click(offline, NOT_HELPFUL, value, "alice") == 200  # only "not helpful" asks what was wrong
+    view = opened_views(offline, before + 1)[-1]
+    assert view["callback_id"] == COMMENT_VIEW and view["blocks"][0]["optional"] is True
+    assert submit(offline, view, "alice", "  It cites 2016 minutes; the 2018 charter says otherwise.  ") == 200
+
+    def alices() -> dict | None:
+        return next((v for v in report(admin)["feedback"] if v["user"] == slack_id("alice")
+                     and v.get("comment")), None)
+    wait_for(alices)
+    vote = alices()
+    assert vote["vote"] == "not_helpful"
+    assert vote["comment"] == "It cites 2016 minutes; the 2018 charter says otherwise."
+
+    # a submission Slack did not sign, or naming an answer Lore never gave, stores nothing
+    forged = Delivery(offline.delivery.url, "not-the-secret")
+    assert forged.post(view_submission_body(view, slack_id("dave"), {})).status_code == 401
+    fake = {**view, "private_metadata": json.dumps({"answer": "0123abcd0123abcd", "vote": "not_helpful"})}
+    total = report(admin)["total"]
+    assert submit(offline, fake, "dave", "made up") == 200
+    time.sleep(1)
+    assert report(admin)["total"] == total and not any(v.get("comment") == "made up" for v in report(admin)["feedback"])
 
 
 @pytest.mark.parametrize("args, word", [({"size": "0"}, "size"), ({"size": "many"}, "size"),

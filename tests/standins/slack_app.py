@@ -7,7 +7,7 @@ Slack-shaped payloads, a bot token check, recorded `response_url` posts and inje
         ... state.wait_for_responses("cmd-1", 1)
 
 Routes: `/api/auth.test`, `/api/users.info`, `/api/chat.postMessage`, `/api/conversations.replies` and
-`/api/conversations.members` (GET or POST, form or JSON, like slack.com; both paged by cursor), and
+`/api/conversations.members`, `/api/views.open` (GET or POST, form or JSON, like slack.com; both paged by cursor), and
 `/hooks/<key>` for response_urls (5 posts each, as on Slack); `GET /standin/responses/<key>` reads back what a
 response_url received (the demo's view).
 """
@@ -223,6 +223,11 @@ def create_app(state: SlackState) -> Flask:
             return _replies(state, args)
         if method == "conversations.members":
             return _members(state, args)
+        if method == "views.open":  # the modal is recorded as a call; Slack answers with the view it opened
+            if not args.get("trigger_id"):
+                return jsonify({"ok": False, "error": "invalid_arguments"})
+            view = json.loads(args["view"]) if isinstance(args.get("view"), str) else args.get("view")
+            return jsonify({"ok": True, "view": {**(view or {}), "id": f"V0{len(state.calls):06d}"}})
         return jsonify({"ok": False, "error": "unknown_method"})
 
     @app.post("/hooks/<key>")

@@ -56,6 +56,17 @@ def action_body(action_id: str, value: str, user_id: str, response_url: str) -> 
     return urlencode({"payload": json.dumps(payload)})
 
 
+def view_submission_body(view: dict, user_id: str, values: dict) -> str:
+    """A modal's submission (interactivity) as Slack posts it: the view Lore opened, with what was typed."""
+    payload = {
+        "type": "view_submission", "team": {"id": TEAM_ID, "domain": "lore-standin"},
+        "user": {"id": user_id, "team_id": TEAM_ID}, "api_app_id": "A0LORE", "token": "deprecated",
+        "trigger_id": f"{next(_triggers)}.submit",
+        "view": {**view, "id": view.get("id", "V0SUBMIT"), "team_id": TEAM_ID, "state": {"values": values}},
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
 def event_body(event: dict, event_id: str | None = None) -> str:
     """An Events API delivery (JSON)."""
     return json.dumps({"token": "deprecated", "team_id": TEAM_ID, "api_app_id": "A0LORE", "event": event,
