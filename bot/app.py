@@ -89,9 +89,11 @@ def create_app(settings: Settings | None = None, *, services: Services | dict | 
 
     @app.get(HEALTH_PATH)
     def healthz():
-        pool = bot.pool
-        return jsonify({"status": "ok", "answers": {
-            "running": pool.running, "waiting": pool.waiting, "capacity": pool.capacity,
-            "accepted": pool.submitted, "refused": pool.refused}})
+        def figures(pool) -> dict:
+            return {"running": pool.running, "waiting": pool.waiting, "capacity": pool.capacity,
+                    "accepted": pool.submitted, "refused": pool.refused}
+
+        # answers wait on the model; clicks (votes, comments) have their own small pool and must stay empty
+        return jsonify({"status": "ok", "answers": figures(bot.pool), "clicks": figures(bot.clicks)})
 
     return app

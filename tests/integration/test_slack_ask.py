@@ -247,6 +247,7 @@ def test_health_reports_the_answer_queue(offline: RunningBot):
     assert resp.status_code == 200
     body = resp.json()
     assert body["status"] == "ok" and body["answers"]["capacity"] == 2 + 50
+    assert body["clicks"]["running"] == 0 and body["clicks"]["refused"] == 0 and body["clicks"]["capacity"] > 0
 
 
 def mention(rb: RunningBot, text: str, user: str, thread_ts: str | None = None, event_id: str | None = None,
