@@ -123,6 +123,9 @@ class ConfluenceSettings:
     # 2M-character text cap, took 4 s (a 200k-cell workbook 2.5 s). 120 s is ~30x that, for a loaded box and heavy
     # real PDFs, while a parser that hangs costs a sync worker at most two minutes, once per item version.
     item_seconds: float = 120.0
+    # address space (MB) of the child process that turns one attachment into text: the 600-page PDF above peaks
+    # at ~75 MB, so 1 GB leaves room for real files while a decompression bomb fails alone, with the reason
+    extract_memory_mb: int = 1024
     # one sync per space at a time: a sync holds a lease this long, renewed every third of it while it runs;
     # a sync that died frees its space after at most this long (backend/locks.py)
     sync_lock_seconds: float = 120.0

@@ -253,7 +253,8 @@ class ConfluenceSpaceView(SpaceView):
         except SourceNotFound:
             raise Skipped("deleted in Confluence while the sync ran") from None
         try:
-            return extract_text_within(path, media, title, cap, self.src.settings.item_seconds)
+            return extract_text_within(path, media, title, cap, self.src.settings.item_seconds,
+                                       self.src.settings.extract_memory_mb)
         except ExtractionError as exc:
             raise Skipped(exc.message) from None
         finally:

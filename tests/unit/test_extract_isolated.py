@@ -39,3 +39,15 @@ def test_an_extraction_past_its_budget_is_stopped_with_the_reason(tmp_path: Path
         extract_text_within(pdf, "application/pdf", pdf.name, LIMIT, 0.5)
     assert time.monotonic() - started < 3.0  # killed at the budget, not left to finish
     assert "took longer than 0.5 s" in err.value.message and "LORE_CONFLUENCE_ITEM_SECONDS" in err.value.message
+
+
+def test_an_extraction_past_its_memory_limit_fails_alone_with_the_reason(tmp_path: Path) -> None:
+    # the same 600-page PDF peaks at ~75 MB of address space; the interpreter and parsers alone need ~30 MB
+    text = "\n".join(f"Line {i} of the quarterly report explains the budget and the staffing plan." for i in range(45))
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(make_pdf(text, pages=600))
+    with pytest.raises(ExtractionError) as err:
+        extract_text_within(pdf, "application/pdf", pdf.name, LIMIT, 60, memory_mb=48)
+    assert "memory" in err.value.message and "LORE_CONFLUENCE_EXTRACT_MEMORY_MB=48" in err.value.message
+    # with the default limit it reads the whole file
+    assert len(extract_text_within(pdf, "application/pdf", pdf.name, LIMIT, 60, memory_mb=1024)) > 1_000_000
