@@ -87,4 +87,8 @@ class Services:
             client = ConfluenceClient(narrow)
         else:
             log.info("no Confluence configured (LORE_CONFLUENCE_URL): every asker sees public pages only")
-        return IdentityResolver(client, self.settings.api.identity_cache_seconds)
+        from backend.channels import ChannelMembers
+
+        # readers in an indexed Slack channel's member list (as the last sync read it) get its identity too
+        channels = ChannelMembers(self.es, self.settings.slack_source)
+        return IdentityResolver(client, self.settings.api.identity_cache_seconds, channels=channels)

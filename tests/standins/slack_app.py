@@ -7,7 +7,8 @@ Slack-shaped payloads, a bot token check, recorded `response_url` posts and inje
         ... state.wait_for_responses("cmd-1", 1)
 
 Routes: `/api/auth.test`, `/api/users.info`, `/api/chat.postMessage`, `/api/conversations.replies` (GET or
-POST, form or JSON, like slack.com; replies paged by cursor), and `/hooks/<key>` for response_urls (5 posts
+POST, form or JSON, like slack.com; replies paged by cursor), the channel reads of tests/standins/slack_channels.py
+(`conversations.list|info|history|members`, `chat.getPermalink`), and `/hooks/<key>` for response_urls (5 posts
 each, as on Slack); `GET /standin/responses/<key>` reads back what a response_url received (the demo's view).
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.standins import slack_channels
 from tests.standins.confluence_seed import USERS as CONFLUENCE_USERS
 
 TEAM_ID = "T0LORE"
@@ -50,6 +52,7 @@ class Fault:
     method: str  # a Web API method, or "response_url"
     count: int
     retry_after: int = 1
+    after: int = 0  # calls of `method` answered normally before the first 429 (a 429 mid-listing)
 
 
 @dataclass
@@ -63,6 +66,7 @@ class SlackState:
     replies_max_limit: int = 1000  # conversations.replies' page cap (Slack's); tests lower it to force paging
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Condition = field(default_factory=threading.Condition)
+    channels: slack_channels.ChannelState = field(default_factory=slack_channels.ChannelState)
 
     def __post_init__(self) -> None:
         if not self.users:
@@ -97,16 +101,22 @@ class SlackState:
         with self.lock:
             found = [m for m in self.seeded + self.messages if m.get("channel") == channel
                      and (m.get("ts") == thread_ts or m.get("thread_ts") == thread_ts)]
+        if not found:  # a thread of a seeded channel (slack_channels)
+            return self.channels.thread(channel, thread_ts)
         return sorted(found, key=lambda m: float(m["ts"]))
 
-    def rate_limit(self, method: str, count: int = 1, retry_after: int = 1) -> None:
-        """The next `count` calls of `method` ("users.info", "response_url", ...) get 429 + Retry-After."""
+    def rate_limit(self, method: str, count: int = 1, retry_after: int = 1, after: int = 0) -> None:
+        """The next `count` calls of `method` ("users.info", "response_url", ...) get 429 + Retry-After, once
+        `after` calls of it have been answered normally."""
         with self.lock:
-            self.faults.append(Fault(method, count, retry_after))
+            self.faults.append(Fault(method, count, retry_after, after))
 
     def take_fault(self, method: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
+                if fault.method == method and fault.after > 0:
+                    fault.after -= 1
+                    return None
                 if fault.method == method and fault.count > 0:
                     fault.count -= 1
                     return fault
@@ -187,7 +197,7 @@ def create_app(state: SlackState) -> Flask:
         if token != state.bot_token:
             return jsonify({"ok": False, "error": "not_authed" if not token else "invalid_auth"})
         if method == "auth.test":
-            return jsonify({"ok": True, "url": "https://lore-standin.slack.com/", "team": "Lore Stand-in",
+            return jsonify({"ok": True, "url": slack_channels.WORKSPACE_URL, "team": "Lore Stand-in",
                             "user": "lore", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
                             "is_enterprise_install": False})
         if method == "users.info":
@@ -205,6 +215,8 @@ def create_app(state: SlackState) -> Flask:
                                         "bot_id": BOT_ID, "user": BOT_USER_ID}})
         if method == "conversations.replies":
             return _replies(state, args)
+        if method in slack_channels.METHODS:
+            return jsonify(slack_channels.call(state.channels, method, args))
         return jsonify({"ok": False, "error": "unknown_method"})
 
     @app.post("/hooks/<key>")
