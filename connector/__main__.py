@@ -181,7 +181,8 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     for row in rows:
         state, report = row["state"], row["state"].get("last_report") or {}
         lock = row.get("lock") or {}
-        flags = [f for f, on in (("disabled", not row["enabled"]), ("unrestricted only", row["unrestricted_only"]),
+        flags = [f for f, on in (("disabled", not row["enabled"]), ("unrestricted only", row.get("unrestricted_only")),
+                                 ("public: every reader", row.get("public")),
                                  (f"RUNNING since {lock.get('since')} by {lock.get('owner')}", state["running"]),
                                  ("INTERRUPTED: the next sync resumes it", state["interrupted"])) if on]
         print(f"{row['key']}{' (' + ', '.join(flags) + ')' if flags else ''}")

@@ -21,6 +21,7 @@ from backend.identity import IdentityResolver
 from backend.markers import IS_MARKER
 from backend.search import Searcher
 from backend.settings import Settings
+from connector.__main__ import EXIT_FAILED, EXIT_OK, main
 from connector.report import SyncReport
 from connector.slack.sync import slack_runner
 from tests.standins import slack_app
@@ -226,3 +227,40 @@ def test_a_channel_removed_by_the_admin_is_purged_with_its_members(slack_env: Sl
     assert ChannelMembers(slack_env.es, settings.slack_source).members(CORE) is None
     assert f"slack-channel:{CORE}" not in slack_env.reader(email="alice@example.com")
     assert {c.channel: c.public for c in slack_env.store.list_spaces()} == {HELP: False, DEV: True}
+
+
+def test_an_admin_chooses_syncs_and_removes_a_channel_from_the_command_line(
+        slack_env: SlackEnv, capsys: pytest.CaptureFixture) -> None:
+    s = slack_env.settings
+    env = {"LORE_ES_URL": s.es.url, "LORE_ES_INDEX": s.es.index, "LORE_ES_CONFIG_INDEX": s.es.config_index,
+           "LORE_SLACK_API_URL": s.slack.api_url, "LORE_SLACK_BOT_TOKEN": s.slack.bot_token,
+           "LORE_SLACK_SOURCE_MEMBERS_INDEX": s.slack_source.members_index, "LORE_CACHE_DIR": s.cache_dir,
+           "LORE_EMBED_MODEL": s.embed.model, "LORE_LOG_LEVEL": "WARNING"}
+    for channel in (HELP, DEV, CORE):
+        slack_env.store.remove_space(channel)
+
+    assert main(["channels", "list", "--live"], env) == EXIT_OK
+    live = capsys.readouterr().out
+    assert f"{CORE}\t#core-team\tprivate" in live and f"{DEV}\t#ubuntu-dev" in live
+    assert main(["channels", "add", CORE, "--public"], env) == EXIT_FAILED  # private: members only, always
+    assert "is a private channel" in capsys.readouterr().err
+    assert main(["channels", "add", "C0NOPE"], env) == EXIT_FAILED  # checked against Slack now, not at a sync
+    assert "channel_not_found" in capsys.readouterr().err
+    assert main(["channels", "add", DEV, "--public"], env) == EXIT_OK
+    assert f"sync --channel {DEV}" in capsys.readouterr().out
+    assert main(["channels", "list"], env) == EXIT_OK
+    assert f"{DEV}\tenabled, public: every reader\tubuntu-dev" in capsys.readouterr().out
+
+    assert main(["sync", "--channel", DEV], env) == EXIT_OK
+
+    assert capsys.readouterr().out.startswith(f"slack:{DEV}: OK (full)")
+    assert slack_env.thread_ids(DEV) <= slack_env.visible(["public"])
+    assert main(["status"], env) == EXIT_OK
+    status = capsys.readouterr().out
+    assert f"slack:{DEV} (public: every reader)\n" in status and "last sync: ok (full)" in status
+    assert main(["sync", "--channel", HELP], env) == EXIT_FAILED
+    assert f"channel {HELP} is not configured" in capsys.readouterr().err
+
+    assert main(["channels", "remove", DEV], env) == EXIT_OK
+    assert "deleted from the index" in capsys.readouterr().out
+    assert not slack_env.docs()
