@@ -105,3 +105,15 @@ def test_a_channel_is_configured_under_its_own_key(raw, channel, public) -> None
 def test_what_is_not_a_channel_is_refused_with_a_reason(raw, says) -> None:
     with pytest.raises(BadRequest, match=says):
         ChannelConfig.parse(raw)
+
+
+def test_the_app_manifest_grants_every_scope_the_channel_source_needs() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifests/slack/manifest.yaml").read_text())
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    # history and replies (public, private), channel list/info/members (public, private), members' emails
+    assert {"channels:history", "groups:history", "channels:read", "groups:read", "users:read",
+            "users:read.email"} <= scopes
