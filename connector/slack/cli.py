@@ -75,6 +75,9 @@ def channels_command(args: argparse.Namespace, settings: Settings) -> int:
                       "cannot be --public.", file=sys.stderr)
                 return EXIT_FAILED
             channel.name = channel.name or info.get("name", "")
+            if not info.get("is_member"):  # Slack lets a bot read only the channels it was invited to
+                print(f"warning: Lore's bot is not in #{info.get('name')}: invite it (`/invite @Lore` in the channel) "
+                      "before the next sync.", file=sys.stderr)
         if not channel.enabled:
             hide_channel(store.es, settings, channel.key)
         store.add_space(channel)

@@ -182,6 +182,24 @@ def test_a_member_only_channel_is_invisible_to_non_members_and_membership_change
     assert core <= slack_env.visible(slack_env.reader(email="bob@example.com"))
 
 
+def test_a_channel_the_bot_was_removed_from_is_hidden_from_everyone_by_the_next_sync(slack_env: SlackEnv) -> None:
+    assert slack_env.sync(CORE).ok
+    core = slack_env.thread_ids(CORE)
+    alice = slack_env.reader(email="alice@example.com")
+    assert core <= slack_env.visible(alice)
+    chan = slack_env.state.channels
+    chan.channels[CORE].members.remove("U0LOREBOT")  # someone kicked Lore out of the private channel
+
+    report = slack_env.sync(CORE)
+
+    assert report.spaces[0].status == "failed" and "/invite @Lore" in report.spaces[0].last_error
+    assert not core & slack_env.visible(alice)  # what Lore can no longer read, nobody finds through Lore
+    assert core <= set(slack_env.docs())  # hidden, not deleted: inviting Lore back restores it without embedding
+    chan.channels[CORE].members.append("U0LOREBOT")
+    again = slack_env.sync(CORE)
+    assert again.ok and again.spaces[0].chunks == 0 and core <= slack_env.visible(alice)
+
+
 def test_a_public_channel_marked_readable_by_all_is_found_by_everyone(slack_env: SlackEnv) -> None:
     slack_env.store.add_space(ChannelConfig.parse({"channel": DEV, "public": True}))
     slack_env.store.add_space(ChannelConfig.parse({"channel": CORE, "public": True}))  # private: members only
