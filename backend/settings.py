@@ -223,7 +223,7 @@ class SlackSourceSettings:
     # messages (history, replies) or members per Web API page: Slack's recommended 200 (it allows up to 999)
     page_size: int = 200
     # Slack's history listing shows a thread's new replies and root edits, but not an edited reply: threads active
-    # within this many hours before the sync cursor have their replies re-read on every sync to catch those edits
+    # within the last this-many hours have their replies re-read on every sync to catch those edits
     # (one conversations.replies call per such thread and sync)
     reread_hours: float = 24.0
     threads_per_batch: int = 50  # threads indexed between two checkpoints of a channel's cursor
