@@ -3,6 +3,10 @@
 Never more access than certain: an unknown or hidden email, a missing Confluence, or a failed lookup gives
 `public` only. Answers are cached per email for `cache_seconds`; failures for FAILURE_CACHE_SECONDS, so
 a Confluence outage costs one slow lookup a minute, not one per question.
+
+With `channels` (backend/channels.py), a reader in the member list of an indexed Slack channel, as the last sync
+read it, also gets `slack-channel:<C>` (by Slack user id when the bot asks, by email otherwise). That lookup is one
+small query per question, never cached, so a membership change counts from the sync that reads it.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.documents import CONFLUENCE_ANONYMOUS, PUBLIC
 from backend.errors import LoreError
+
+if TYPE_CHECKING:
+    from backend.channels import ChannelMembers
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +40,39 @@ class DirectoryClient(Protocol):
 
 class IdentityResolver:
     def __init__(self, confluence: DirectoryClient | None, cache_seconds: float = 600,
-                 *, clock: Callable[[], float] = time.monotonic):
+                 *, clock: Callable[[], float] = time.monotonic, channels: ChannelMembers | None = None):
         self.confluence = confluence
+        self.channels = channels
         self.cache_seconds = cache_seconds
         self._clock = clock
         self._cache: dict[str, tuple[float, list[str]]] = {}
         self._lock = threading.Lock()
         self.lookups = 0  # directory lookups made (cache misses), for tests and the admin page
 
-    def resolve(self, email: str | None) -> list[str]:
+    def resolve(self, email: str | None, slack_user: str | None = None) -> list[str]:
+        """The reader's identities: Confluence's for `email`, plus the Slack channels `slack_user` or `email` is in."""
+        base = self._confluence(email)
+        extra = self._channels(email, slack_user)
+        if not extra:
+            return base
+        tail = [i for i in base if i in (CONFLUENCE_ANONYMOUS, PUBLIC)]
+        return [i for i in base if i not in tail] + extra + tail
+
+    def _channels(self, email: str | None, slack_user: str | None) -> list[str]:
+        if self.channels is None:
+            return []
+        key = (email or "").strip().lower()
+        valid = key if "@" in key and len(key) <= MAX_EMAIL_CHARS else None
+        if not valid and not slack_user:
+            return []
+        try:
+            return self.channels.identities(slack_user=slack_user, email=valid)
+        except LoreError as exc:  # fewer identities is safe: the reader sees no channel content this time
+            log.warning("Slack channel membership lookup failed; the asker's channels are left out",
+                        extra={"error": str(exc)})
+            return []
+
+    def _confluence(self, email: str | None) -> list[str]:
         key = (email or "").strip().lower()
         if not key or "@" not in key or len(key) > MAX_EMAIL_CHARS or self.confluence is None:
             return [PUBLIC]

@@ -152,6 +152,7 @@ class Settings:
     confluence: ConfluenceSettings = field(default_factory=ConfluenceSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     slack: SlackSettings = field(default_factory=lambda: SlackSettings())  # defined at the end of the file
+    slack_source: SlackSourceSettings = field(default_factory=lambda: SlackSourceSettings())  # end of the file
     redis_url: str = "redis://127.0.0.1:6379/0"
     cache_dir: str = str(Path.home() / ".cache" / "lore")  # assembled models, wheels, downloads
     log_level: str = "INFO"
@@ -216,3 +217,22 @@ class SlackSettings:
     # A reply in a channel uses only pages every member may open; past this many members (or when one member
     # cannot be matched to a person) it uses public pages only. Members are re-read after email_cache_seconds.
     channel_audience_max: int = 50
+
+
+@dataclass(frozen=True)
+class SlackSourceSettings:
+    """Slack channels as a source (connector/slack/): paging, the edit re-read window, the membership side index.
+
+    The connector calls the Web API at `LORE_SLACK_API_URL` with `LORE_SLACK_BOT_TOKEN` (the bot's scopes include
+    channels:history, groups:history, channels:read, groups:read, users:read.email)."""
+
+    # messages (history, replies) or members per Web API page: Slack's recommended 200 (it allows up to 999)
+    page_size: int = 200
+    # Slack's history listing shows a thread's new replies and root edits, but not an edited reply: threads active
+    # within the last this-many hours have their replies re-read on every sync to catch those edits
+    # (one conversations.replies call per such thread and sync)
+    reread_hours: float = 24.0
+    threads_per_batch: int = 50  # threads indexed between two checkpoints of a channel's cursor
+    # retries of a call answered 429 (after Retry-After) or cut off; a sync can wait longer than a question
+    max_retries: int = 6
+    members_index: str = "lore-channel-members"  # who is in each indexed channel (backend/channels.py)

@@ -42,7 +42,8 @@ class Asker:
 
     @property
     def public_only(self) -> bool:
-        return self.identities == [PUBLIC]
+        """No Confluence identity: public pages (and the Slack channels they are in, when indexed)."""
+        return not any(i.startswith("confluence-") for i in self.identities)
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,14 @@ class SlackIdentities:
         email, ok = self._email(user_id)
         if not ok:
             return Asker(user_id, None, [PUBLIC], messages.rule_public(messages.SLACK_UNREACHABLE))
-        if not email:
-            return Asker(user_id, None, [PUBLIC], messages.rule_public(messages.NO_EMAIL))
-        identities = self.resolver.resolve(email)
-        if identities == [PUBLIC]:
+        if not email:  # no Confluence match; the Slack channels they are in (when indexed) still count
+            return Asker(user_id, None, self.resolver.resolve(None, slack_user=user_id),
+                         messages.rule_public(messages.NO_EMAIL))
+        identities = self.resolver.resolve(email, slack_user=user_id)
+        asker = Asker(user_id, email, identities, messages.rule_private(escape(email)))
+        if asker.public_only:
             return Asker(user_id, email, identities, messages.rule_public(messages.NOT_IN_CONFLUENCE))
-        return Asker(user_id, email, identities, messages.rule_private(escape(email)))
+        return asker
 
     def channel(self, channel_id: str) -> Channel:
         members, ok = self._channel_members(channel_id)
@@ -88,7 +91,7 @@ class SlackIdentities:
         me = self.bot_user()
         people = [m for m in members if m != me]
         readers = [self.asker(m).identities for m in people]
-        if not readers or any(r == [PUBLIC] for r in readers):
+        if not readers or any(r == [PUBLIC] for r in readers):  # (a member with channels is still counted)
             # one member who reads public pages only narrows the whole channel to them: say so plainly
             return Channel(channel_id, [PUBLIC], messages.rule_channel(messages.CHANNEL_UNKNOWN_MEMBER))
         return Channel(channel_id, Audience(readers), messages.rule_members(len(people)))

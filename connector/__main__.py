@@ -3,6 +3,8 @@
     python -m connector sync --space KEY [--full]      python -m connector spaces add KEY [--unrestricted-only]
     python -m connector sync --all [--full]             python -m connector spaces list | remove KEY [--purge]
     python -m connector status [--json]
+    python -m connector channels add C0123 [--public] | list [--live] | remove C0123   (Slack channels: see
+    python -m connector sync --channel C0123 [--full]                                connector/slack/cli.py)
 
 Exit codes: 0 every space synced cleanly, 1 something failed (the message says what to do), 2 usage error.
 """
@@ -29,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="index changed content of one, several or all configured spaces")
     which = sync.add_mutually_exclusive_group(required=True)
     which.add_argument("--space", action="append", metavar="KEY", help="a configured space key (repeatable)")
-    which.add_argument("--all", action="store_true", help="every enabled configured space")
+    which.add_argument("--all", action="store_true", help="every enabled configured space and Slack channel")
+    which.add_argument("--channel", action="append", metavar="ID", help="a configured Slack channel (repeatable)")
     sync.add_argument("--full", action="store_true",
                       help="list everything (comments and attachments of every page) and prune deleted content")
     sync.add_argument("--allow-mass-delete", action="store_true",
@@ -50,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
     remove.add_argument("key")
     # removing always purges: a space nobody syncs any more must not stay searchable with stale permissions
     remove.add_argument("--purge", action="store_true", help="(the default; kept for existing scripts)")
+    from connector.slack.cli import add_parser as add_channels_parser
+
+    add_channels_parser(sub)
     return ap
 
 
@@ -67,6 +73,10 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
             return _sync(args, settings)
         if args.command == "status":
             return _status(args, settings)
+        if args.command == "channels":
+            from connector.slack.cli import channels_command
+
+            return channels_command(args, settings)
         return _spaces(args, settings)
     except LoreError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -85,20 +95,21 @@ def _store(settings: Settings):
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
-    from backend.confluence import ConfluenceClient
-    from backend.embeddings import Embedder
-    from connector.confluence.source import ConfluenceSource
-    from connector.progress import ProgressBars
-    from connector.recordings import MinutesHandoff
-    from connector.runner import SyncOptions, SyncRunner
+    from connector.slack.cli import channels_to_sync
 
+    if args.channel:
+        return _sync_channels(args, settings, channels_to_sync(settings, args.channel))
     es, store = _store(settings)
     if args.all:
         spaces = [s for s in store.list_spaces() if s.enabled]
-        if not spaces:
-            print("No enabled spaces are configured: add one with `python -m connector spaces add KEY`.",
-                  file=sys.stderr)
+        channels = channels_to_sync(settings, None)
+        if not spaces and not channels[0]:
+            print("No enabled spaces or channels are configured: add one with `python -m connector spaces add KEY` "
+                  "or `python -m connector channels add C0123`.", file=sys.stderr)
             return EXIT_FAILED
+        if channels[0]:  # the channels after the spaces (a space's failure does not stop them)
+            rc = _sync_spaces(args, settings, es, store, spaces) if spaces else EXIT_OK
+            return max(rc, _sync_channels(args, settings, channels))
     else:
         spaces = []
         for key in dict.fromkeys(args.space):
@@ -112,6 +123,29 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
                       file=sys.stderr)
                 return EXIT_FAILED
             spaces.append(space)
+    return _sync_spaces(args, settings, es, store, spaces)
+
+
+def _sync_channels(args: argparse.Namespace, settings: Settings, found: tuple[list, str | None]) -> int:
+    from connector.slack.cli import sync_channels
+
+    channels, problem = found
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    report = sync_channels(channels, settings, args.full, args.allow_mass_delete, args.json)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
+    return EXIT_OK if all(s.status == "ok" for s in report.spaces) else EXIT_FAILED
+
+
+def _sync_spaces(args: argparse.Namespace, settings: Settings, es, store, spaces: list) -> int:
+    from backend.confluence import ConfluenceClient
+    from backend.embeddings import Embedder
+    from connector.confluence.source import ConfluenceSource
+    from connector.progress import ProgressBars
+    from connector.recordings import MinutesHandoff
+    from connector.runner import SyncOptions, SyncRunner
+
     client = ConfluenceClient(settings.confluence)
     client.current_user()  # fail in a second on a wrong URL or an expired token, before loading the model
     embedder = Embedder(settings.embed, settings.cache_dir)
@@ -129,21 +163,26 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     from backend.visibility import hidden_count
+    from connector.slack.cli import status_rows
 
     es, store = _store(settings)
     rows = store.status()
     for row in rows:
         row["hidden_documents"] = hidden_count(es, settings, row["key"])
+    channel_rows = status_rows(settings)  # keyed slack:<C>; shown like spaces
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows + channel_rows, indent=2))
         return EXIT_OK
-    if not rows:
-        print("No spaces are configured: add one with `python -m connector spaces add KEY`.")
+    if not rows and not channel_rows:
+        print("No spaces or channels are configured: add one with `python -m connector spaces add KEY` or "
+              "`python -m connector channels add C0123`.")
         return EXIT_OK
+    rows += channel_rows
     for row in rows:
         state, report = row["state"], row["state"].get("last_report") or {}
         lock = row.get("lock") or {}
-        flags = [f for f, on in (("disabled", not row["enabled"]), ("unrestricted only", row["unrestricted_only"]),
+        flags = [f for f, on in (("disabled", not row["enabled"]), ("unrestricted only", row.get("unrestricted_only")),
+                                 ("public: every reader", row.get("public")),
                                  (f"RUNNING since {lock.get('since')} by {lock.get('owner')}", state["running"]),
                                  ("INTERRUPTED: the next sync resumes it", state["interrupted"])) if on]
         print(f"{row['key']}{' (' + ', '.join(flags) + ')' if flags else ''}")

@@ -1,6 +1,7 @@
 """Admin endpoints: which Confluence spaces are indexed, where each space's sync stands, what askers thought.
 
     GET /api/admin/spaces   PUT /api/admin/spaces (a JSON list, or {"spaces": [...]})   GET /api/admin/status
+    GET|PUT /api/admin/channels, GET /api/admin/channels/available: Slack channels (backend/api/channels.py)
     GET /api/admin/feedback?size=20&from=0&since=2026-11-01T00:00:00Z
         helpful / not-helpful votes (newest first, each with its question, answer, sources, asker, voter,
         channel and time) plus `total`, `helpful`, `not_helpful` and `helpful_rate` (helpful / all votes,
@@ -58,6 +59,10 @@ def init_app(app: Flask, settings: Settings, store: SpaceStore | None = None) ->
     app.extensions[EXTENSION] = _Admin(settings, store)
     if admin_bp.name not in app.blueprints:
         app.register_blueprint(admin_bp)
+    from backend.api import channels  # Slack channels as a source: /api/admin/channels, same token
+
+    if channels.bp.name not in app.blueprints:
+        app.register_blueprint(channels.bp)
 
 
 def _admin() -> _Admin | None:

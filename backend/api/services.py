@@ -87,4 +87,10 @@ class Services:
             client = ConfluenceClient(narrow)
         else:
             log.info("no Confluence configured (LORE_CONFLUENCE_URL): every asker sees public pages only")
-        return IdentityResolver(client, self.settings.api.identity_cache_seconds)
+        from backend.channels import ChannelMembers
+        from backend.es import connect
+
+        # readers in an indexed Slack channel's member list (as the last sync read it) get its identity too; no
+        # health check here: the app and the bot start while Elasticsearch is down (a failed lookup adds nothing)
+        channels = ChannelMembers(connect(self.settings.es, check=False), self.settings.slack_source)
+        return IdentityResolver(client, self.settings.api.identity_cache_seconds, channels=channels)

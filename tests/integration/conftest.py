@@ -55,5 +55,7 @@ def directory() -> Iterator[confluence_app.StandinServer]:
 @pytest.fixture(scope="module")
 def slack() -> Iterator[slack_app.StandinServer]:
     """The Slack Web API stand-in: records response_url posts and chat.postMessage calls."""
-    with slack_app.serve(slack_app.SlackState()) as server:
+    state = slack_app.SlackState()
+    state.add_general()
+    with slack_app.serve(state) as server:
         yield server

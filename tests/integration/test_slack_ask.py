@@ -283,15 +283,16 @@ def test_a_channel_reply_uses_the_pages_every_member_may_open(offline: RunningBo
     """The board page is alice's alone: a channel of alice (and Lore) may see it cited, a channel where bob
     also sits may not. Members are read from Slack, paged to the end; too big a channel gets public pages."""
     state = offline.slack.state
-    state.members["C0BOARD"] = [slack_app.BOT_USER_ID, slack_id("alice")]
-    state.members["C0MIXED"] = [slack_id("alice"), slack_app.BOT_USER_ID, slack_id("bob")]
-    state.members["C0CROWD"] = [f"U0X{i:04d}" for i in range(offline.bot.settings.slack.channel_audience_max + 1)]
-    state.members_max_limit = 1  # one member a page: the whole list is only found by following the cursor
+    state.channels.add_channel("C0BOARD", "board", private=True, members=[slack_id("alice")])
+    state.channels.add_channel("C0MIXED", "mixed", members=[slack_id("alice"), slack_id("bob")])
+    crowd = [f"U0X{i:04d}" for i in range(offline.bot.settings.slack.channel_audience_max)]  # + Lore: one too many
+    state.channels.add_channel("C0CROWD", "crowd", members=crowd)
+    cap, state.channels.page_cap = state.channels.page_cap, 1  # one member a page: all found only by the cursor
     try:
         threads = {ch: mention(offline, GRADLE, "alice", channel=ch)[1] for ch in ("C0BOARD", "C0MIXED", "C0CROWD")}
         replies = {ch: texts(state.wait_for_messages(t, 1)[0]) for ch, t in threads.items()}
     finally:
-        state.members_max_limit = 1000
+        state.channels.page_cap = cap
     assert f"<{url(SECRET_PAGE)}|[" in replies["C0BOARD"]
     assert messages.rule_members(1) in replies["C0BOARD"]
     assert f"<{url(SECRET_PAGE)}|" not in replies["C0MIXED"]

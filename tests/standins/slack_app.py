@@ -6,8 +6,9 @@ Slack-shaped payloads, a bot token check, recorded `response_url` posts and inje
         settings.slack.api_url = slack.api_url; url = slack.response_url("cmd-1")
         ... state.wait_for_responses("cmd-1", 1)
 
-Routes: `/api/auth.test`, `/api/users.info`, `/api/chat.postMessage`, `/api/conversations.replies` and
-`/api/conversations.members`, `/api/views.open` (GET or POST, form or JSON, like slack.com; both paged by cursor), and
+Routes: `/api/auth.test`, `/api/users.info`, `/api/chat.postMessage`, `/api/views.open`,
+`/api/conversations.replies` (GET or POST, form or JSON, like slack.com; replies paged by cursor), the channel
+reads of tests/standins/slack_channels.py (`conversations.list|info|history|members`, `chat.getPermalink`), and
 `/hooks/<key>` for response_urls (5 posts each, as on Slack); `GET /standin/responses/<key>` reads back what a
 response_url received (the demo's view).
 """
@@ -25,6 +26,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.standins import slack_channels
 from tests.standins.confluence_seed import USERS as CONFLUENCE_USERS
 
 TEAM_ID = "T0LORE"
@@ -51,6 +53,7 @@ class Fault:
     method: str  # a Web API method, or "response_url"
     count: int
     retry_after: int = 1
+    after: int = 0  # calls of `method` answered normally before the first 429 (a 429 mid-listing)
 
 
 @dataclass
@@ -62,20 +65,21 @@ class SlackState:
     messages: list[dict] = field(default_factory=list)  # chat.postMessage arguments (+ ts, user, bot_id)
     seeded: list[dict] = field(default_factory=list)  # messages people wrote (add_message)
     replies_max_limit: int = 1000  # conversations.replies' page cap (Slack's); tests lower it to force paging
-    members: dict[str, list[str]] = field(default_factory=dict)  # channel -> member ids (conversations.members)
-    members_max_limit: int = 1000  # conversations.members' page cap; tests lower it to force paging
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Condition = field(default_factory=threading.Condition)
+    channels: slack_channels.ChannelState = field(default_factory=slack_channels.ChannelState)
 
     def __post_init__(self) -> None:
         if not self.users:
             for name, (_acc, display, email, tz, _groups, visible) in CONFLUENCE_USERS.items():
                 # Slack lets people hide their email as Confluence does; dave hides it in both
                 self.add_user(slack_id(name), name, display, email if visible else None, tz)
-            # #general holds everyone, Lore included (dave, whose email is hidden, too)
-            self.members.setdefault("C0GENERAL", [*(slack_id(n) for n in CONFLUENCE_USERS), BOT_USER_ID])
             self.users[BOT_USER_ID] = {"id": BOT_USER_ID, "team_id": TEAM_ID, "name": "lore", "is_bot": True,
                                        "deleted": False, "profile": {"real_name": "Lore", "bot_id": BOT_ID}}
+
+    def add_general(self) -> None:
+        """#general (C0GENERAL), where the bot tests mention Lore: everyone, dave (whose email is hidden) too."""
+        self.channels.add_channel("C0GENERAL", "general", members=[slack_id(n) for n in CONFLUENCE_USERS])
 
     def add_user(self, user_id: str, name: str, real_name: str, email: str | None, tz: str = "UTC",
                  deleted: bool = False) -> None:
@@ -102,16 +106,22 @@ class SlackState:
         with self.lock:
             found = [m for m in self.seeded + self.messages if m.get("channel") == channel
                      and (m.get("ts") == thread_ts or m.get("thread_ts") == thread_ts)]
+        if not found:  # a thread of a seeded channel (slack_channels)
+            return self.channels.thread(channel, thread_ts)
         return sorted(found, key=lambda m: float(m["ts"]))
 
-    def rate_limit(self, method: str, count: int = 1, retry_after: int = 1) -> None:
-        """The next `count` calls of `method` ("users.info", "response_url", ...) get 429 + Retry-After."""
+    def rate_limit(self, method: str, count: int = 1, retry_after: int = 1, after: int = 0) -> None:
+        """The next `count` calls of `method` ("users.info", "response_url", ...) get 429 + Retry-After, once
+        `after` calls of it have been answered normally."""
         with self.lock:
-            self.faults.append(Fault(method, count, retry_after))
+            self.faults.append(Fault(method, count, retry_after, after))
 
     def take_fault(self, method: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
+                if fault.method == method and fault.after > 0:
+                    fault.after -= 1
+                    return None
                 if fault.method == method and fault.count > 0:
                     fault.count -= 1
                     return fault
@@ -175,17 +185,6 @@ def _replies(state: SlackState, args: dict[str, Any]) -> Response:
                     "response_metadata": {"next_cursor": str(start + limit) if more else ""}})
 
 
-def _members(state: SlackState, args: dict[str, Any]) -> Response:
-    members = state.members.get(args.get("channel", ""))
-    if members is None:
-        return jsonify({"ok": False, "error": "channel_not_found"})
-    limit = max(1, min(int(args.get("limit") or 100), state.members_max_limit))  # Slack's default page: 100
-    start = int(args.get("cursor") or 0)
-    more = start + limit < len(members)
-    return jsonify({"ok": True, "members": members[start : start + limit],
-                    "response_metadata": {"next_cursor": str(start + limit) if more else ""}})
-
-
 def create_app(state: SlackState) -> Flask:
     app = Flask("slack-standin", static_folder=None)
 
@@ -203,7 +202,7 @@ def create_app(state: SlackState) -> Flask:
         if token != state.bot_token:
             return jsonify({"ok": False, "error": "not_authed" if not token else "invalid_auth"})
         if method == "auth.test":
-            return jsonify({"ok": True, "url": "https://lore-standin.slack.com/", "team": "Lore Stand-in",
+            return jsonify({"ok": True, "url": slack_channels.WORKSPACE_URL, "team": "Lore Stand-in",
                             "user": "lore", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
                             "is_enterprise_install": False})
         if method == "users.info":
@@ -221,13 +220,13 @@ def create_app(state: SlackState) -> Flask:
                                         "bot_id": BOT_ID, "user": BOT_USER_ID}})
         if method == "conversations.replies":
             return _replies(state, args)
-        if method == "conversations.members":
-            return _members(state, args)
         if method == "views.open":  # the modal is recorded as a call; Slack answers with the view it opened
             if not args.get("trigger_id"):
                 return jsonify({"ok": False, "error": "invalid_arguments"})
             view = json.loads(args["view"]) if isinstance(args.get("view"), str) else args.get("view")
             return jsonify({"ok": True, "view": {**(view or {}), "id": f"V0{len(state.calls):06d}"}})
+        if method in slack_channels.METHODS:
+            return jsonify(slack_channels.call(state.channels, method, args))
         return jsonify({"ok": False, "error": "unknown_method"})
 
     @app.post("/hooks/<key>")

@@ -20,10 +20,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8091)
+    parser.add_argument("--channels", metavar="JSONL",
+                        help="also serve channels loaded from ../shared/data/chat/ubuntu-irc-dev-threads.jsonl "
+                             "(for `python -m connector channels`: C0HELP, C0DEV, private C0CORE with alice)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     state = SlackState()
+    if args.channels:
+        from pathlib import Path
+
+        from tests.standins.slack_channels import seed_channels
+
+        seed = seed_channels(state, Path(args.channels))
+        print(f"channels: {', '.join(f'{c} ({len(t)} threads)' for c, t in seed.threads.items())}", flush=True)
     server = start(state, args.host, args.port)
     people = sorted(u["name"] for u in state.users.values() if not u.get("is_bot"))
     print(f"Slack stand-in with {len(people)} users ({', '.join(people)}) at {server.url}", flush=True)

@@ -76,7 +76,7 @@ def test_the_real_entry_point_exit_codes(sync_env: SyncEnv) -> None:
                               text=True, timeout=60)
 
     usage = run("sync")  # neither --space nor --all
-    assert usage.returncode == EXIT_USAGE and "one of the arguments --space --all is required" in usage.stderr
+    assert usage.returncode == EXIT_USAGE and "one of the arguments --space --all --channel is required" in usage.stderr
     status = run("status")
     assert status.returncode == EXIT_OK and "TOC" in status.stdout and "never" in status.stdout
     down = run("status", LORE_ES_URL="http://127.0.0.1:9")
