@@ -74,8 +74,7 @@ class AdminTokenAuthenticator:
         given = (form.get("token") or "").strip()
         # compare_digest: the time taken must not tell how much of a guessed token was right
         if not given or not hmac.compare_digest(given.encode(), self._token.encode()):
-            raise SignInRefused("That admin token is not right. Use the value of LORE_API_ADMIN_TOKEN from the "
-                                "server's settings.")
+            raise SignInRefused("That admin token is not right. Check it and try again.")
         return Principal("admin", "admin", "Admin")
 
     def fingerprint(self) -> str:
