@@ -19,7 +19,8 @@ from tests.e2e.conftest import ADMIN_TOKEN, Site, ensure_synced, serve_app
 
 SYNC_TIMEOUT_MS = 240_000  # the worker loads the embedding model, then seven pages: ~30 s idle, more when busy
 ANSWER_TIMEOUT_MS = 300_000  # one short answer from the shared CPU LLM server, queued behind other callers
-QUESTION = "How do we cut a release?"
+# the 0.5B test model answers this one (seed 42) and declines "How do we cut a release?" on these pages
+QUESTION = "What does the release manager do to cut a release?"
 
 
 def shot(page: Page, folder: Path, name: str) -> None:
@@ -112,6 +113,7 @@ def test_admin_signs_in_adds_a_space_syncs_it_and_a_user_gets_a_streamed_answer(
     ask.get_by_label("alice@example.com").check()
     ask.get_by_role("button", name="Continue").click()
     expect(ask.get_by_text("Signed in as alice@example.com")).to_be_visible()
+    ask.wait_for_load_state("load")  # ask.js (deferred) handles the form from here on
     ask.get_by_label("Your question").fill(QUESTION)
     # count the answer's text changes that arrive before the checked answer: streamed, not all at once
     ask.evaluate("""() => {
@@ -126,7 +128,8 @@ def test_admin_signs_in_adds_a_space_syncs_it_and_a_user_gets_a_streamed_answer(
     shot(ask, screenshots, "06-ask-answer")
     assert answer.get_attribute("data-status") == "answered", ask.locator("#answer-notice").inner_text()
     assert ask.evaluate("window.loreStreamed") >= 2  # token by token before the final text
-    expect(ask.locator("#answer-text")).to_contain_text(re.compile(r"\w+"))
+    expect(ask.locator("#answer-text")).to_contain_text("Kestrel")  # the checked answer, from the page
+    expect(ask.locator("#answer-text a.cite").first).to_have_attribute("href", "#source-1")
     first = ask.locator("#sources li").first
     expect(first.get_by_role("link", name="Cutting a release")).to_have_attribute(
         "href", re.compile(rf"^{re.escape(site.standin.url)}/spaces/HAND/pages/\d+"))
@@ -196,6 +199,7 @@ def test_with_the_model_down_the_ask_page_says_sources_only(chromium: Browser, s
         page.goto(f"{url}/ask")
         page.get_by_label("bob@example.com").check()
         page.get_by_role("button", name="Continue").click()
+        page.wait_for_load_state("load")  # ask.js (deferred) listens for the keys from here on
         page.get_by_label("Your question").fill(QUESTION)
         page.get_by_label("Your question").press("Control+Enter")  # the keyboard path
         answer = page.locator("#answer")
