@@ -144,6 +144,20 @@ def sync_worker(e2e_settings: Settings, redis_conn: redis.Redis, tmp_path_factor
             proc.wait(timeout=10)
         if proc.returncode not in (0, -15, 143):
             print(log.read_text()[-4000:], file=sys.stderr)
+        _drop_queue(redis_conn, e2e_settings.web.sync_queue)
+
+
+def _drop_queue(conn: redis.Redis, name: str) -> None:
+    """Delete the test queue's jobs (kept a week for the page otherwise) and its registries."""
+    from rq import Queue
+    from rq.job import Job
+
+    queue = Queue(name, connection=conn)
+    ids = queue.get_job_ids() + queue.finished_job_registry.get_job_ids() + queue.failed_job_registry.get_job_ids()
+    for job in Job.fetch_many(ids, connection=conn):
+        if job is not None:
+            job.delete()
+    queue.delete(delete_jobs=True)
 
 
 @contextlib.contextmanager

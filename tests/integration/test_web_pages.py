@@ -103,3 +103,46 @@ def test_without_demo_users_the_ask_page_says_how_to_sign_in(web_settings: Setti
     assert resp.status_code == 401
     resp = client.post("/ask/stream", json={"question": "hi"}, headers={"X-CSRF-Token": token})
     assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "not_signed_in"
+
+
+def test_a_queue_listing_shows_each_jobs_state_progress_and_reason(redis_conn) -> None:
+    import uuid
+
+    from rq import Queue, SimpleWorker
+
+    from backend.web.queues import Queues, SyncAlreadyQueued
+
+    name = f"lore-test-{uuid.uuid4().hex[:8]}"
+    queue = Queue(name, connection=redis_conn)
+    try:
+        queue.enqueue("json.loads", "{not json", description="a job that fails")
+        SimpleWorker([queue], connection=redis_conn).work(burst=True)  # in-process: it fails with the reason
+        queue.enqueue("json.loads", "{}", description="minutes of the TOC call",
+                      meta={"progress": {"stage": "transcribing", "fraction": 0.4}, "link": "http://wiki/p/1"})
+        queues = Queues(_url(redis_conn), sync_queue=name)
+        listed = queues.jobs(name)
+        assert [(j.description, j.state) for j in listed] == [("minutes of the TOC call", "queued"),
+                                                             ("a job that fails", "failed")]
+        assert listed[0].progress == {"stage": "transcribing", "fraction": 0.4} and listed[0].link == "http://wiki/p/1"
+        assert "JSONDecodeError" in listed[1].reason and "Traceback" not in listed[1].reason
+
+        # a space's sync job: one at a time, whatever is clicked
+        first = queues.start_sync("TOC", full=False)
+        assert first.state == "queued" and first.description == "incremental sync of TOC"
+        with pytest.raises(SyncAlreadyQueued, match="already queued"):
+            queues.start_sync("TOC", full=True)
+        assert queues.sync_jobs(["TOC", "MEET"])["MEET"] is None
+        assert queues.sync_job_id("~alice") != queues.sync_job_id("_alice")  # personal keys stay apart
+    finally:
+        from rq.job import Job
+
+        ids = queue.get_job_ids() + queue.failed_job_registry.get_job_ids() + queue.finished_job_registry.get_job_ids()
+        for job in Job.fetch_many(ids, connection=redis_conn):
+            if job is not None:
+                job.delete()
+        queue.delete(delete_jobs=True)
+
+
+def _url(conn) -> str:
+    kw = conn.connection_pool.connection_kwargs
+    return f"redis://{kw.get('host', '127.0.0.1')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
