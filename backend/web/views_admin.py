@@ -142,8 +142,10 @@ def sync_status() -> Response:
 @bp.post("/admin/sync/<key>")
 @admin_required
 def start_sync(key: str) -> Response:
-    if ctx().store().get_space(key) is None:
-        flash(f"Space {key} is not indexed: choose it on the Spaces page first.", "error")
+    space = ctx().store().get_space(key)
+    if space is None or not space.enabled:
+        flash(f"Space {key} is not indexed{'' if space is None else ' (it is disabled)'}: choose it on the "
+              "Spaces page first.", "error")
         return redirect(url_for("web.sync"))
     full = request.form.get("mode") == "full"
     try:

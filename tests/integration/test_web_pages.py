@@ -146,3 +146,40 @@ def test_a_queue_listing_shows_each_jobs_state_progress_and_reason(redis_conn) -
 def _url(conn) -> str:
     kw = conn.connection_pool.connection_kwargs
     return f"redis://{kw.get('host', '127.0.0.1')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
+
+
+def test_a_sync_job_that_fails_shows_its_reason_on_the_sync_page(web_settings: Settings, es: Elasticsearch,
+                                                                 redis_conn, monkeypatch) -> None:
+    import uuid
+
+    from rq import Queue, SimpleWorker
+
+    from backend.spaces import SpaceConfig, SpaceStore
+
+    name = f"sync-test-{uuid.uuid4().hex[:8]}"
+    settings = replace(web_settings, web=replace(web_settings.web, sync_queue=name))
+    for var, value in (("LORE_ES_INDEX", settings.es.index), ("LORE_ES_CONFIG_INDEX", settings.es.config_index)):
+        monkeypatch.setenv(var, value)  # the job is an entry point: it reads its settings from the environment
+    store = SpaceStore(es, settings.es)
+    store.add_space(SpaceConfig("OFF"))
+    client = client_for(settings, es)
+    sign_in(client)
+    token = csrf(client, "/admin/sync")
+    assert client.post("/admin/sync/OFF", data={"csrf_token": token}).status_code == 302
+    store.add_space(SpaceConfig("OFF", enabled=False))  # disabled by another admin before a worker got to it
+    queue = Queue(name, connection=redis_conn)
+    try:
+        SimpleWorker([queue], connection=redis_conn).work(burst=True)
+        page = client.get("/admin/sync").text
+        assert "Failed" in page and "Job failed: Space OFF is disabled: enable it before syncing it." in page
+        # and a disabled space cannot be queued from the page at all
+        client.post("/admin/sync/OFF", data={"csrf_token": token})
+        assert "Space OFF is not indexed (it is disabled)" in client.get("/admin/sync").text
+    finally:
+        from rq.job import Job
+
+        ids = queue.get_job_ids() + queue.failed_job_registry.get_job_ids()
+        for job in Job.fetch_many(ids, connection=redis_conn):
+            if job is not None:
+                job.delete()
+        queue.delete(delete_jobs=True)
