@@ -61,8 +61,9 @@ def spaces_from_form(ctx, chosen: list[str], unrestricted: list[str], names: dic
 
 # ---- sync status ----------------------------------------------------------------------------------------
 
-def sync_rows(ctx) -> list[dict]:
-    """Per configured space: its job (progress), where its sync stands, the last report, what comes next."""
+def sync_rows(ctx, details: bool = True) -> list[dict]:
+    """Per configured space: its job (progress), where its sync stands, the last report, what comes next.
+    `details=False` (the page's poll, every 1.5 s) leaves out the per-space count of hidden documents."""
     from backend.visibility import hidden_count
 
     store = ctx.store()
@@ -90,7 +91,7 @@ def sync_rows(ctx) -> list[dict]:
             "skip_reasons": report.get("skip_reasons") or {},
             "errors": (report.get("errors") or [])[:SKIPS_SHOWN],
             "last_error": state.get("last_error"),
-            "hidden_documents": hidden_count(store.es, ctx.settings, row["key"]),
+            "hidden_documents": hidden_count(store.es, ctx.settings, row["key"]) if details else None,
             "next": _next_run(ctx, state),
             "queue_error": queue_error,
         })

@@ -134,7 +134,7 @@ def sync():
 @bp.get("/admin/sync/status.json")
 @admin_required
 def sync_status() -> Response:
-    rows = data.sync_rows(ctx())
+    rows = data.sync_rows(ctx(), details=False)
     return jsonify({"spaces": [{"key": r["key"], "status": r["status"], "job": r["job"],
                                 "finished": (r["last"] or {}).get("finished")} for r in rows]})
 
