@@ -11,6 +11,7 @@ JavaScript, beside the JSON API (backend/api) in the same app. `backend.api.crea
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -21,6 +22,8 @@ from flask import Blueprint, Flask, Response, request
 from backend.settings import Settings
 from backend.web.auth import AdminTokenAuthenticator, Authenticator, DemoUserAuthenticator, check_csrf, csrf_token
 from backend.web.queues import Queues
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "lore_web"
 CONFLUENCE_TIMEOUT = 5.0  # seconds per Confluence call a page makes (the space list, the token check)
@@ -71,6 +74,9 @@ def init_app(app: Flask, settings: Settings, services: Any) -> None:
     web = settings.web
     # a random key per process when none is set: sessions then end with the process (documented in .env.example)
     app.secret_key = web.secret_key or secrets.token_hex(32)
+    if not web.secret_key:
+        log.info("LORE_WEB_SECRET_KEY is not set: page sign-ins last until this process restarts (set it when "
+                 "several workers serve the pages)")
     app.config.update(SESSION_COOKIE_NAME="lore_session", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=web.cookie_secure,
                       PERMANENT_SESSION_LIFETIME=timedelta(hours=web.session_hours))
