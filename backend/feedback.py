@@ -154,6 +154,43 @@ class FeedbackStore:
                 "since": query.since, "from": query.offset, "size": query.size,
                 "feedback": [_joined(v, answers.get(v["answer_id"])) for v in votes]}
 
+    def daily(self, days: int = 30) -> list[dict]:
+        """Votes per UTC day over the last `days` days, oldest first: {day, helpful, not_helpful} (the chart)."""
+        self.ensure()
+        hist = {"date_histogram": {"field": "time", "calendar_interval": "day", "min_doc_count": 0,
+                                   "extended_bounds": {"min": f"now-{days - 1}d/d", "max": "now/d"}},
+                "aggs": {"votes": {"terms": {"field": "vote", "size": len(VOTES)}}}}
+        query = {"bool": {"filter": [{"term": {"kind": "vote"}}, {"range": {"time": {"gte": f"now-{days - 1}d/d"}}}]}}
+        with translated(self.es, f"counting votes per day in {self.index}"):
+            found = self.es.search(index=self.index, query=query, size=0, aggs={"days": hist})
+        out = []
+        for bucket in found["aggregations"]["days"]["buckets"]:
+            counts = {v: 0 for v in VOTES} | {b["key"]: b["doc_count"] for b in bucket["votes"]["buckets"]}
+            out.append({"day": bucket["key_as_string"][:10], **counts})
+        return out
+
+    def worst(self, size: int = 5) -> list[dict]:
+        """The answers with the most not-helpful votes (ties: fewer helpful first), each with its sources."""
+        self.ensure()
+        bad = {"filter": {"term": {"vote": "not_helpful"}}}
+        good = {"filter": {"term": {"vote": "helpful"}}}
+        terms = {"terms": {"field": "answer_id", "size": size, "order": [{"bad": "desc"}, {"good": "asc"}]},
+                 "aggs": {"bad": bad, "good": good}}
+        with translated(self.es, f"finding the worst-rated answers in {self.index}"):
+            found = self.es.search(index=self.index, query={"term": {"kind": "vote"}}, size=0,
+                                   aggs={"answers": terms})
+        buckets = [b for b in found["aggregations"]["answers"]["buckets"] if b["bad"]["doc_count"]]
+        answers = self._answers({b["key"] for b in buckets})
+        rows = []
+        for b in buckets:
+            answer = answers.get(b["key"]) or {}
+            rows.append({"answer_id": b["key"], "not_helpful": b["bad"]["doc_count"],
+                         "helpful": b["good"]["doc_count"],
+                         "question": answer.get("question"), "answer": answer.get("answer"),
+                         "sources": answer.get("sources", []), "surface": answer.get("surface"),
+                         "asked_at": answer.get("time")})
+        return rows
+
     def _answer(self, answer_id: str) -> dict | None:
         self.ensure()
         with translated(self.es, f"reading answer {answer_id}"):

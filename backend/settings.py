@@ -153,6 +153,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     slack: SlackSettings = field(default_factory=lambda: SlackSettings())  # defined at the end of the file
     slack_source: SlackSourceSettings = field(default_factory=lambda: SlackSourceSettings())  # end of the file
+    web: WebSettings = field(default_factory=lambda: WebSettings())  # defined at the end of the file
     redis_url: str = "redis://127.0.0.1:6379/0"
     cache_dir: str = str(Path.home() / ".cache" / "lore")  # assembled models, wheels, downloads
     log_level: str = "INFO"
@@ -236,3 +237,21 @@ class SlackSourceSettings:
     # retries of a call answered 429 (after Retry-After) or cut off; a sync can wait longer than a question
     max_retries: int = 6
     members_index: str = "lore-channel-members"  # who is in each indexed channel (backend/channels.py)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The admin and ask pages (backend/web): the session cookie, the sync queue, the demo's sign-in."""
+
+    # signs the session cookie; empty: a random key per process, so sessions end when the backend restarts
+    # (set one, e.g. `python -c "import secrets; print(secrets.token_hex(32))"`, with several workers)
+    secret_key: str = ""
+    cookie_secure: bool = False  # true behind HTTPS: the browser then sends the cookie over HTTPS only
+    session_hours: float = 8.0  # a signed-in session lasts this long (a working day), then signs in again
+    sync_queue: str = "sync"  # the rq queue the sync buttons enqueue on; `rq worker sync` runs the jobs
+    # local demo only: comma-separated emails the ask page lets anyone sign in as, without a password.
+    # Empty (the default) turns that off; the ask page then needs a real sign-in (none is built yet: OIDC).
+    demo_users: str = ""
+    # the day the Confluence API token or PAT expires (YYYY-MM-DD, shown when it is created): Confluence does
+    # not report it through the API, so the health page counts down from this date and warns two weeks ahead
+    confluence_token_expires: str = ""

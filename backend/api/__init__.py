@@ -1,6 +1,6 @@
 """Lore's web face: `create_app()` builds a Flask app (no app object exists at import time).
 
-    flask --app "backend.api:create_app()" run       # local; settings from LORE_* and .env
+    flask --app "backend.api:create_app()" run       # local; settings from LORE_* and .env (pages: /admin, /ask)
     gunicorn "backend.wsgi:app"                      # production
 """
 
@@ -30,4 +30,7 @@ def create_app(settings: Settings | None = None, *, services: Services | dict | 
     app.register_blueprint(health.bp)
     app.register_blueprint(ask.bp)
     admin.init_app(app, settings)
+    from backend import web  # the admin and ask pages (HTML), beside the JSON API
+
+    web.init_app(app, settings, services)
     return app

@@ -124,15 +124,20 @@ def put_spaces() -> Response:
     if duplicates:
         raise BadRequest(f"Space(s) listed twice: {', '.join(duplicates)}.")
     admin = _admin()
-    store = admin.spaces()
+    return jsonify(apply_spaces(admin.spaces(), admin.settings, spaces))
+
+
+def apply_spaces(store: SpaceStore, settings: Settings, spaces: list[SpaceConfig]) -> dict:
+    """Make `spaces` the indexed set (also the admin pages' Save): purge the dropped, hide the disabled, save."""
+    keys = [s.key for s in spaces]
     before = {s.key: s for s in store.list_spaces()}
     # first out of sight, then out of the configuration: if the index fails halfway, the PUT fails and can be
     # repeated, instead of leaving a space unconfigured but still searchable
-    purged = {key: purge_space(store.es, admin.settings, key) for key in before if key not in keys}
-    hidden = {s.key: len(hide_space(store.es, admin.settings, s.key)) for s in spaces if not s.enabled}
+    purged = {key: purge_space(store.es, settings, key) for key in before if key not in keys}
+    hidden = {s.key: len(hide_space(store.es, settings, s.key)) for s in spaces if not s.enabled}
     saved = store.replace_spaces(spaces)
     log.info("indexed spaces replaced", extra={"spaces": keys, "purged": purged, "hidden": hidden})
-    return jsonify({"spaces": [s.to_dict() for s in saved], "purged_chunks": purged, "hidden_documents": hidden})
+    return {"spaces": [s.to_dict() for s in saved], "purged_chunks": purged, "hidden_documents": hidden}
 
 
 @admin_bp.get("/status")

@@ -102,6 +102,10 @@ class ConfluenceClient:
 
     # --- spaces and content -------------------------------------------------------------------------
 
+    def spaces(self) -> Iterator[Json]:
+        """Every current space the token user can see ({key, name, type, ...}), global and personal."""
+        yield from self._paged(c.SPACES, {"limit": self.settings.page_size, "status": "current"})
+
     def space(self, key: str) -> Json:
         return self._get(c.SPACE, key=key, params={"expand": "permissions,homepage"})
 

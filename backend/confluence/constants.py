@@ -9,6 +9,7 @@ from __future__ import annotations
 # (REFERENCE.md, "Two REST surfaces"). Every route the client calls is listed here; a test asserts them.
 CURRENT_USER = "/rest/api/user/current"
 SPACE = "/rest/api/space/{key}"
+SPACES = "/rest/api/space"  # the spaces the token user can see (the admin page offers them)
 CONTENT_SEARCH = "/rest/api/content/search"
 CONTENT = "/rest/api/content/{id}"
 CONTENT_CREATE = "/rest/api/content"

@@ -79,6 +79,38 @@ say "alice asks the same question on Slack (a signed /ask to the bot; its answer
   --secret "$DEMO_SECRET" --user alice --timeout "${LORE_SLACK_DEMO_TIMEOUT:-180}" "$Q" \
   || die "the Slack answer did not arrive; see $BOT_LOG"
 
+# ---- Admin and ask pages (backend/web) --------------------------------------------------------------------
+# The backend's pages on localhost: the admin pages (spaces, sync status and buttons, feedback, health, jobs)
+# and the ask page, where the demo lets you pick one of the stand-in's users. A sync worker runs the sync
+# buttons' jobs. Both are replaced on every run, so they serve this checkout's code.
+WEB_PORT="${LORE_WEB_DEMO_PORT:-5000}"
+WEB_PIDFILE="$LORE_STATE/run/web.pid"
+WEB_LOG="$LORE_STATE/logs/web.log"
+TOKEN_FILE="$LORE_STATE/run/web-admin-token"
+if [ -z "${LORE_API_ADMIN_TOKEN:-}" ]; then  # a demo token, kept across runs so a signed-in browser stays in
+  [ -s "$TOKEN_FILE" ] || (umask 077; "$PY" -c 'import secrets; print(secrets.token_urlsafe(24))' >"$TOKEN_FILE")
+  LORE_API_ADMIN_TOKEN=$(cat "$TOKEN_FILE")
+fi
+export LORE_API_ADMIN_TOKEN
+export LORE_WEB_DEMO_USERS="${LORE_WEB_DEMO_USERS:-alice@example.com,bob@example.com,carol@example.com}"
+bash infra/local/sync-worker.sh stop >/dev/null 2>&1 || true
+bash infra/local/sync-worker.sh start
+if pid_alive "$WEB_PIDFILE" "backend.api:create_app"; then stop_pid "the Lore web server" "$WEB_PIDFILE" "backend.api:create_app"; fi
+port_free "$WEB_PORT" || die "port $WEB_PORT is taken; set LORE_WEB_DEMO_PORT"
+say "serving the admin and ask pages on port $WEB_PORT"
+nohup "$PY" -m flask --app "backend.api:create_app()" run --host 127.0.0.1 --port "$WEB_PORT" >"$WEB_LOG" 2>&1 &
+echo $! >"$WEB_PIDFILE"
+wait_http "the Lore web server" "http://127.0.0.1:$WEB_PORT/admin/sign-in" 120 "$WEB_LOG" || die "the Lore web server did not start; see $WEB_LOG"
+cat >&2 <<MSG
+
+================================ Lore in your browser ================================
+  Admin pages: http://127.0.0.1:$WEB_PORT/admin   (sign in with the admin token: $LORE_API_ADMIN_TOKEN)
+               the sample spaces TOC, MEET and REP are synced; "Sync changes" re-syncs one
+  Ask page:    http://127.0.0.1:$WEB_PORT/ask     (pick alice, bob or carol: each sees their own pages)
+======================================================================================
+
+MSG
+
 say "done. Try: .venv/bin/python -m backend ask \"...\" --user-email bob@example.com"
 say "services keep running; stop them and the stand-ins and bot with: bash infra/local/services.sh stop"
 say "(or only the demo's processes: kill \$(cat $PIDFILE $SLACK_PIDFILE $BOT_PIDFILE))"

