@@ -16,11 +16,14 @@ from backend.acl import acl_filter
 from backend.embeddings import Embedder
 from backend.errors import BadRequest, LoreError
 from backend.es import translated
+from backend.index import analysis
+from backend.index.schema import stemming_of
 from backend.settings import Settings
 
 MODES = ("bm25", "dense", "hybrid")
 MAX_QUERY_CHARS = 2000  # longer input is cut: BM25 and the embedder gain nothing from more
 SNIPPET_CHARS = 240
+STEMMING_TTL_SECONDS = 60.0  # how long a searcher trusts the index's `_meta.stemming` (a rebuild may change it)
 _SOURCE_FIELDS = ["doc_id", "title", "url", "text", "heading_path", "source", "kind", "space", "updated", "chunk_no"]
 
 
@@ -65,6 +68,7 @@ class Searcher:
         self.s = settings.search
         self.alias = settings.es.index
         self.embedder = embedder
+        self._stemming: tuple[str, float] | None = None  # (path, when read)
 
     def search(self, query: str, identities: Sequence[str], k: int | None = None, mode: str = "hybrid",
                filters: Sequence[dict] = ()) -> SearchResult:
@@ -98,18 +102,32 @@ class Searcher:
         docs = group(hits, k)
         return SearchResult(query, mode, hits, docs, (time.perf_counter() - started) * 1000)
 
+    def stemming(self) -> str:
+        """The index's stemming path (backend/index/analysis.py): the query must take the same one."""
+        now = time.monotonic()
+        if self._stemming is None or now - self._stemming[1] > STEMMING_TTL_SECONDS:
+            with translated(self.es, "reading the index's stemming"):
+                path = stemming_of(self.es, self.alias)
+            if path == analysis.NONE and self._stemming is None:
+                return path  # maybe no index yet: ask again next time rather than trust it for a minute
+            self._stemming = (path, now)
+        return self._stemming[0]
+
     def _bm25_body(self, query: str, visible: dict) -> dict:
+        fields = [f"title^{self.s.title_boost}", "heading_path.text^1.5", "text"]
+        text = query
+        if self.stemming() == analysis.PYTHON and analysis.stems(query):
+            text = analysis.stems(query)  # the words as the *_stems fields hold them
+            fields = [f"title_stems^{self.s.title_boost}", "heading_stems^1.5", "text_stems"]
         return {
             "size": self.s.candidates,
             "_source": _SOURCE_FIELDS,
             "query": {"bool": {
-                "must": {"multi_match": {
-                    "query": query, "type": "best_fields", "tie_breaker": 0.3,
-                    "fields": [f"title^{self.s.title_boost}", "heading_path.text^1.5", "text"],
-                }},
+                "must": {"multi_match": {"query": text, "type": "best_fields", "tie_breaker": 0.3, "fields": fields}},
                 "filter": visible,
             }},
-            "highlight": _highlight(),
+            # the snippet marks the asker's words in the text, whichever fields matched them
+            "highlight": {**_highlight(), "highlight_query": {"match": {"text": query}}},
         }
 
     def _knn_body(self, query: str, visible: dict) -> dict:

@@ -24,7 +24,8 @@ class ElasticSettings:
     index: str = "lore-chunks"  # the alias every reader and writer uses; real indices are <alias>-v<N>
     config_index: str = "lore-config"  # small index holding spaces, cursors and sync reports
     feedback_index: str = "lore-feedback"  # answers given in Slack and the votes on them (backend/feedback.py)
-    # "auto" picks `english` when the server has analysis-common, else the built-in-only custom analyzer
+    # "auto" picks `english` when the server has analysis-common, else the same stemming done in Python
+    # ("python-porter", backend/index/analysis.py); another analyzer name means no stemming
     analyzer: str = "auto"
     shards: int = 1
     replicas: int = 0  # a single-node default; set 1+ on a cluster
