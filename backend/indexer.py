@@ -131,7 +131,8 @@ class Indexer:
             return None
         if not doc.acl:
             log.warning("document %s has no ACL identities: it will be visible to no one", doc.id)
-        chunks = list(chunk_document(doc, self.settings.chunk.words, self.settings.chunk.overlap))
+        c = self.settings.chunk
+        chunks = list(chunk_document(doc, c.words, c.overlap, c.merge_below))
         if not chunks:  # headings only, no body text
             report.skipped.append((doc.id, "no text to index (only a title and headings)"))
             return None

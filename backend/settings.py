@@ -52,6 +52,7 @@ class EmbedSettings:
 class ChunkSettings:
     words: int = 200
     overlap: int = 40
+    merge_below: int = 0  # a chunk with fewer words takes in the next section (backend/chunking.py)
     max_document_chars: int = 5_000_000  # larger bodies are truncated (with a note in the report)
 
 
@@ -62,6 +63,7 @@ class SearchSettings:
     rrf_k: int = 60  # the constant from Cormack et al. (2009), also Elasticsearch's default
     title_boost: float = 2.0
     num_candidates: int = 100  # kNN candidates per shard
+    bm25_weight: float = 1.0  # the BM25 leg's weight in rank fusion (the dense leg's is 1)
 
 
 @dataclass(frozen=True)
