@@ -18,7 +18,7 @@ from backend.errors import BadRequest, LoreError
 from backend.es import translated
 from backend.index import analysis
 from backend.index.schema import stemming_of
-from backend.settings import Settings
+from backend.settings import SearchSettings, Settings
 
 MODES = ("bm25", "dense", "hybrid")
 MAX_QUERY_CHARS = 2000  # longer input is cut: BM25 and the embedder gain nothing from more
@@ -98,7 +98,8 @@ class Searcher:
                 err = resp["error"]
                 raise LoreError(f"Elasticsearch refused the {name} search: {err.get('type')}: {err.get('reason')}")
             ranked.append([_hit(h) for h in resp["hits"]["hits"]])
-        hits = ranked[0] if len(ranked) == 1 else fuse(ranked, self.s.rrf_k)
+        hits = ranked[0] if len(ranked) == 1 else fuse_legs(dict(zip((n for n, _ in legs), ranked, strict=True)),
+                                                            self.s)
         docs = group(hits, k)
         return SearchResult(query, mode, hits, docs, (time.perf_counter() - started) * 1000)
 
@@ -169,13 +170,19 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def fuse(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
-    """Reciprocal rank fusion: score = sum over legs of 1 / (k + rank). Keeps the first leg's highlight."""
+def fuse_legs(legs: dict[str, Sequence[Hit]], s: SearchSettings) -> list[Hit]:
+    """The BM25 and dense legs fused as configured (the searcher and the answer pipeline both use this)."""
+    weight = {"bm25": s.bm25_weight, "dense": 1.0}
+    return fuse(list(legs.values()), s.rrf_k, [weight.get(name, 1.0) for name in legs])
+
+
+def fuse(rankings: Sequence[Sequence[Hit]], k: float = 60, weights: Sequence[float] | None = None) -> list[Hit]:
+    """Weighted reciprocal rank fusion: score = sum over legs of weight / (k + rank). Keeps a highlighted copy."""
     scores: dict[str, float] = {}
     best: dict[str, Hit] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, hit in enumerate(ranking, start=1):
-            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + 1.0 / (k + rank)
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (k + rank)
             if hit.chunk_id not in best or ("<mark>" in hit.snippet and "<mark>" not in best[hit.chunk_id].snippet):
                 best[hit.chunk_id] = hit
     fused = sorted(best.values(), key=lambda h: scores[h.chunk_id], reverse=True)
