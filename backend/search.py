@@ -1,6 +1,6 @@
-"""Hybrid search: BM25 and kNN legs in one `_msearch`, fused in Python by reciprocal rank, ACL-filtered.
+"""Hybrid search: BM25 and kNN legs in one `_msearch`, fused in Python (z-scores or RRF), ACL-filtered.
 
-The `rrf` retriever needs an Enterprise licence, so fusion happens here (k=60). Both legs carry the
+The `rrf` and `linear` retrievers need an Enterprise licence, so fusion happens here. Both legs carry the
 same ACL filter (the kNN `filter`, not a post-filter, so top-k is computed over visible chunks only).
 """
 
@@ -14,7 +14,7 @@ from elasticsearch import Elasticsearch
 
 from backend.acl import acl_filter
 from backend.embeddings import Embedder
-from backend.errors import BadRequest, LoreError
+from backend.errors import BadRequest, ConfigError, LoreError
 from backend.es import translated
 from backend.index import analysis
 from backend.index.schema import stemming_of
@@ -173,7 +173,44 @@ def _escape(text: str) -> str:
 def fuse_legs(legs: dict[str, Sequence[Hit]], s: SearchSettings) -> list[Hit]:
     """The BM25 and dense legs fused as configured (the searcher and the answer pipeline both use this)."""
     weight = {"bm25": s.bm25_weight, "dense": 1.0}
-    return fuse(list(legs.values()), s.rrf_k, [weight.get(name, 1.0) for name in legs])
+    weights = [weight.get(name, 1.0) for name in legs]
+    if s.fusion not in ("zscore", "rrf"):
+        raise ConfigError(f"LORE_SEARCH_FUSION={s.fusion!r} is not a fusion: use zscore or rrf.")
+    if s.fusion == "rrf":
+        return fuse(list(legs.values()), s.rrf_k, weights)
+    return fuse_zscore(list(legs.values()), weights)
+
+
+def fuse_zscore(rankings: Sequence[Sequence[Hit]], weights: Sequence[float]) -> list[Hit]:
+    """Score fusion of standardised scores, per document; chunks come grouped by their document's rank.
+
+    Each leg's scores become z-scores over its own candidates, so a hit that stands far above the rest of
+    its leg counts for more than the top of a close pack (rank fusion treats both as rank 1: on the sample
+    wiki the dense leg's confident-looking misses pushed BM25's clear answers down). A document scores the
+    weighted sum over legs of its best chunk's z; a leg that did not return it adds 0 (its mean).
+    Chosen on four evaluation sets at once (bench/fusion_sweep.py).
+    """
+    doc_z: dict[str, dict[int, float]] = {}
+    chunk_z: dict[str, float] = {}
+    best: dict[str, Hit] = {}
+    for leg, (ranking, weight) in enumerate(zip(rankings, weights, strict=True)):
+        if not ranking:
+            continue
+        values = [h.score for h in ranking]
+        mean = sum(values) / len(values)
+        sd = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
+        for hit in ranking:
+            z = weight * (hit.score - mean) / sd
+            chunk_z[hit.chunk_id] = chunk_z.get(hit.chunk_id, 0.0) + z
+            per_leg = doc_z.setdefault(hit.doc_id, {})
+            per_leg[leg] = max(per_leg.get(leg, z), z)
+            if hit.chunk_id not in best or ("<mark>" in hit.snippet and "<mark>" not in best[hit.chunk_id].snippet):
+                best[hit.chunk_id] = hit
+    doc_score = {d: sum(per_leg.values()) for d, per_leg in doc_z.items()}
+    fused = sorted(best.values(), key=lambda h: (-doc_score[h.doc_id], -chunk_z[h.chunk_id]))
+    for h in fused:
+        h.score = doc_score[h.doc_id]
+    return fused
 
 
 def fuse(rankings: Sequence[Sequence[Hit]], k: float = 60, weights: Sequence[float] | None = None) -> list[Hit]:

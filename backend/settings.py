@@ -59,11 +59,15 @@ class ChunkSettings:
 @dataclass(frozen=True)
 class SearchSettings:
     k: int = 10
-    candidates: int = 50  # per leg, before fusion
+    candidates: int = 100  # per leg, before fusion: the depth the fusion below was chosen at
     rrf_k: int = 60  # the constant from Cormack et al. (2009), also Elasticsearch's default
     title_boost: float = 2.0
-    num_candidates: int = 100  # kNN candidates per shard
-    bm25_weight: float = 1.0  # the BM25 leg's weight in rank fusion (the dense leg's is 1)
+    num_candidates: int = 200  # kNN candidates per shard (as when the fusion was chosen)
+    # How the BM25 and dense legs are fused: "zscore" (standardised scores per document) or "rrf". Chosen on
+    # four evaluation sets at once (python -m backend.eval all; bench/fusion_sweep.py): zscore over 100
+    # candidates per leg with equal weights came closest to "never below the better leg" (worst: -0.012)
+    fusion: str = "zscore"
+    bm25_weight: float = 1.0  # the BM25 leg's weight in fusion (the dense leg's is 1)
 
 
 @dataclass(frozen=True)
