@@ -62,6 +62,10 @@ class CachedEmbedder:
                 found[keys[i]] = fresh[j]
         return np.stack([found[k] for k in keys]).astype(np.float32)
 
+    @property
+    def query_prefix(self) -> str:
+        return self.inner.query_prefix
+
     def encode_query(self, text: str) -> list[float]:
         return self.inner.encode_query(text)  # queries are timed as a user waits for them: never cached
 
