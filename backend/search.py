@@ -207,10 +207,17 @@ def fuse_zscore(rankings: Sequence[Sequence[Hit]], weights: Sequence[float]) -> 
             if hit.chunk_id not in best or ("<mark>" in hit.snippet and "<mark>" not in best[hit.chunk_id].snippet):
                 best[hit.chunk_id] = hit
     doc_score = {d: sum(per_leg.values()) for d, per_leg in doc_z.items()}
-    fused = sorted(best.values(), key=lambda h: (-doc_score[h.doc_id], -chunk_z[h.chunk_id]))
-    for h in fused:
-        h.score = doc_score[h.doc_id]
-    return fused
+    # A document's best chunk stands for it at its document's score; its other chunks rank by their own fused
+    # score, never above that, so pages come in document order while the answer context (which takes the first
+    # chunks) still gets passages of several pages, as with rank fusion, not every chunk of the first page.
+    lead: dict[str, str] = {}
+    for h in best.values():
+        if h.doc_id not in lead or chunk_z[h.chunk_id] > chunk_z[lead[h.doc_id]]:
+            lead[h.doc_id] = h.chunk_id
+    for h in best.values():
+        own = doc_score[h.doc_id]
+        h.score = own if lead[h.doc_id] == h.chunk_id else min(chunk_z[h.chunk_id], own)
+    return sorted(best.values(), key=lambda h: (-h.score, lead[h.doc_id] != h.chunk_id))
 
 
 def fuse(rankings: Sequence[Sequence[Hit]], k: float = 60, weights: Sequence[float] | None = None) -> list[Hit]:

@@ -38,7 +38,17 @@ def test_a_hit_that_stands_out_in_its_leg_beats_the_top_of_a_close_pack():
     dense = [scored("d#0", 0.80), scored("g#0", 0.795), scored("b#0", 0.79), scored("h#0", 0.785)]
     docs = group(fuse_legs({"bm25": bm25, "dense": dense}, SearchSettings()), k=10)
     assert docs[0].doc_id == "a"
-    # chunks of one page stay together (b#0 ranked between them in BM25), in the order of their own scores
+    # a page's weaker chunk ranks by its own fused score, never above its page's best one
     bm25 = [scored("a#0", 5.0), scored("b#0", 4.0), scored("a#1", 3.0)]
     fused = fuse_legs({"bm25": bm25, "dense": [scored("a#1", 0.9), scored("b#0", 0.5)]}, SearchSettings())
     assert [h.chunk_id for h in fused] == ["a#0", "a#1", "b#0"]
+
+
+def test_the_answer_context_gets_passages_of_several_pages_not_every_chunk_of_the_first():
+    # page a matched in ten chunks, most of them weakly; b's and c's best chunks beat a's weak ones
+    weak = range(1, 10)
+    bm25 = [scored("a#0", 9.0), scored("b#0", 6.0), scored("c#0", 5.5)] + [scored(f"a#{i}", 1.0) for i in weak]
+    dense = [scored("a#0", 0.9), scored("b#0", 0.8), scored("c#0", 0.79)] + [scored(f"a#{i}", 0.5) for i in weak]
+    fused = fuse_legs({"bm25": bm25, "dense": dense}, SearchSettings())
+    assert [h.doc_id for h in fused[:3]] == ["a", "b", "c"]
+    assert [d.doc_id for d in group(fused, k=10)] == ["a", "b", "c"]
