@@ -31,31 +31,49 @@ def _lines(text: str) -> Iterator[str]:
         start = end + 1
 
 
-def chunk_document(doc: Document, words: int = 200, overlap: int = 40) -> Iterator[Chunk]:
-    """Yield the chunks of `doc`. A section change always starts a new chunk (no overlap across headings)."""
+def chunk_document(doc: Document, words: int = 200, overlap: int = 40, merge_below: int = 0) -> Iterator[Chunk]:
+    """Yield the chunks of `doc`. A section change starts a new chunk (no overlap across headings), unless the
+    chunk so far has fewer than `merge_below` words: then the next section joins it, its heading as a line of
+    text, and the chunk's heading path is what its sections share."""
     if overlap >= words:
         raise ValueError(f"chunk overlap ({overlap}) must be smaller than chunk size ({words})")
     n = 0
-    for path, body in _pieces(_lines(doc.text), words, overlap):
+    for path, body in _pieces(_lines(doc.text), words, overlap, merge_below):
         yield Chunk(id=chunk_id(doc.id, n), doc_id=doc.id, n=n, title=doc.title, heading_path=path, text=body)
         n += 1
 
 
-def _pieces(lines: Iterable[str], words: int, overlap: int) -> Iterator[tuple[list[str], str]]:
+def _pieces(lines: Iterable[str], words: int, overlap: int, merge_below: int = 0
+            ) -> Iterator[tuple[list[str], str]]:
     stack: list[tuple[int, str]] = []  # (level, heading)
     buf: list[str] = []  # lines of the current piece
     count = 0  # words in buf
     fresh = 0  # words in buf that are not overlap carried from the previous piece
+    shared: list[str] | None = None  # the heading path every section with fresh words in buf shares
 
     def path() -> list[str]:
         return [h for _, h in stack]
 
+    def took(n: int) -> None:
+        nonlocal count, fresh, shared
+        count += n
+        fresh += n
+        here = path()
+        if shared is None:
+            shared = here
+        else:
+            i = 0
+            while i < min(len(shared), len(here)) and shared[i] == here[i]:
+                i += 1
+            shared = shared[:i]
+
     def flush(carry: bool) -> Iterator[tuple[list[str], str]]:
-        nonlocal buf, count, fresh
+        nonlocal buf, count, fresh, shared
         if fresh:
             text = "\n".join(buf).strip()
             if text:
-                yield path(), text
+                yield (shared if shared is not None else path()), text
+        shared = None
         if carry and fresh and overlap:
             tail = " ".join(" ".join(buf).split()[-overlap:])
             buf, count = [tail], len(tail.split())
@@ -69,11 +87,16 @@ def _pieces(lines: Iterable[str], words: int, overlap: int) -> Iterator[tuple[li
             in_code = not in_code
         heading = None if in_code else _heading(line)
         if heading:
-            yield from flush(carry=False)
             level, title = heading
+            small = 0 < fresh < merge_below and count + len(title.split()) <= words
+            if not small:
+                yield from flush(carry=False)
             while stack and stack[-1][0] >= level:
                 stack.pop()
             stack.append((level, title))
+            if small:  # too little to stand alone: the next section joins this chunk, its heading as text
+                buf.append(title)
+                took(len(title.split()))
             continue
         tokens = line.split()
         if not tokens:
@@ -93,8 +116,7 @@ def _pieces(lines: Iterable[str], words: int, overlap: int) -> Iterator[tuple[li
             at += len(take)
             # keep a short line whole; split only lines longer than the room left
             buf.append(line if len(take) == len(tokens) else " ".join(take))
-            count += len(take)
-            fresh += len(take)
+            took(len(take))
             if at < len(tokens):
                 yield from flush(carry=True)
     yield from flush(carry=False)

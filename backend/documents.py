@@ -48,8 +48,8 @@ class Chunk:
 
     def embed_text(self) -> str:
         """What the embedding model sees: the title and headings give a short chunk its context."""
-        head = " > ".join([self.title, *self.heading_path])
-        return f"{head}\n{self.text}"
+        head = " > ".join(h for h in [self.title, *self.heading_path] if h.strip())
+        return f"{head}\n{self.text}" if head else self.text
 
 
 def chunk_id(doc_id: str, n: int) -> str:

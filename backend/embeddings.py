@@ -14,6 +14,7 @@ import numpy as np
 
 from backend.errors import ConfigError
 from backend.models import resolve_embedding_model
+from backend.onnx_embed import BGE_NAME, resolve_bge
 from backend.settings import EmbedSettings
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,17 @@ class Embedder:
 
         self.settings = settings
         self.model_name = settings.model
-        self.path = resolve_embedding_model(settings.model, cache_dir)
         if settings.torch_threads > 0:
             torch.set_num_threads(settings.torch_threads)
-        self._model = _load(self.path, settings.device)
+        if settings.model.lower() in (BGE_NAME, f"baai/{BGE_NAME}"):  # ONNX, not sentence-transformers
+            self.path = str(resolve_bge(cache_dir))
+            self._model = _load(self.path, "onnx", settings.torch_threads)
+        else:
+            self.path = resolve_embedding_model(settings.model, cache_dir)
+            self._model = _load(self.path, settings.device)
         self._model.max_seq_length = settings.max_seq_length
+        # bge wants an instruction before queries (not passages); MiniLM and mpnet want none
+        self.query_prefix: str = getattr(self._model, "query_prefix", "")
         dims = self._model.get_embedding_dimension()
         if not dims:
             raise ConfigError(f"Embedding model {settings.model!r} does not report its dimension.")
@@ -64,12 +71,17 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
+        return self.encode([self.query_prefix + text])[0].tolist()
 
 
-def _load(path: str, device: str):
+def _load(path: str, device: str, threads: int = 1):
     key = (path, device)
     with _lock:
+        if key not in _loaded and device == "onnx":
+            from backend.onnx_embed import OnnxBge
+
+            log.info("loading ONNX embedding model from %s", path)
+            _loaded[key] = OnnxBge(path, threads)
         if key not in _loaded:
             from sentence_transformers import SentenceTransformer
 

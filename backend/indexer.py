@@ -26,7 +26,8 @@ from backend.documents import Chunk, Document
 from backend.embeddings import Embedder
 from backend.errors import BulkError, ConfigError, LoreError
 from backend.es import translated
-from backend.index.schema import ensure_index
+from backend.index import analysis
+from backend.index.schema import ensure_index, stemming_of
 from backend.markers import IS_MARKER, is_marker_id, marker_id, marker_source
 from backend.settings import Settings
 
@@ -66,6 +67,7 @@ class Indexer:
         self.settings = settings
         self.embedder = embedder
         self.alias = settings.es.index
+        self._stemming = analysis.NONE  # of the index behind the alias; read by index_documents()
 
     def ensure_index(self) -> str:
         if self.embedder is None:
@@ -86,6 +88,8 @@ class Indexer:
         if self.embedder is None:
             raise ConfigError("This indexer was built without an embedding model and cannot index documents.")
         report = IndexReport()
+        with translated(self.es, "reading the index's stemming"):
+            self._stemming = stemming_of(self.es, self.alias)  # per call: a migration may have swapped the index
         metas: dict[str, dict] = {}  # doc_id -> the fields its marker repeats
         writer = _BulkWriter(self.es, self.settings.es.bulk_chunk_size, report)
         writer.start()
@@ -127,7 +131,8 @@ class Indexer:
             return None
         if not doc.acl:
             log.warning("document %s has no ACL identities: it will be visible to no one", doc.id)
-        chunks = list(chunk_document(doc, self.settings.chunk.words, self.settings.chunk.overlap))
+        c = self.settings.chunk
+        chunks = list(chunk_document(doc, c.words, c.overlap, c.merge_below))
         if not chunks:  # headings only, no body text
             report.skipped.append((doc.id, "no text to index (only a title and headings)"))
             return None
@@ -151,6 +156,8 @@ class Indexer:
     def _action(self, doc: Document, ch: Chunk, vector: list[float]) -> dict:
         source = {**self._meta(doc), "chunk_no": ch.n, "heading_path": ch.heading_path, "title": doc.title,
                   "text": ch.text, "embedding": vector}
+        if self._stemming == analysis.PYTHON:  # a node without `english`: the stems BM25 searches (analysis.py)
+            source.update(analysis.stem_fields(source))
         return {"_op_type": "index", "_index": self.alias, "_id": ch.id, "_source": source}
 
     def _write_markers(self, done: dict[str, tuple[dict, int]], report: IndexReport) -> None:

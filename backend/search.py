@@ -1,6 +1,6 @@
-"""Hybrid search: BM25 and kNN legs in one `_msearch`, fused in Python by reciprocal rank, ACL-filtered.
+"""Hybrid search: BM25 and kNN legs in one `_msearch`, fused in Python (z-scores or RRF), ACL-filtered.
 
-The `rrf` retriever needs an Enterprise licence, so fusion happens here (k=60). Both legs carry the
+The `rrf` and `linear` retrievers need an Enterprise licence, so fusion happens here. Both legs carry the
 same ACL filter (the kNN `filter`, not a post-filter, so top-k is computed over visible chunks only).
 """
 
@@ -14,13 +14,16 @@ from elasticsearch import Elasticsearch
 
 from backend.acl import acl_filter
 from backend.embeddings import Embedder
-from backend.errors import BadRequest, LoreError
+from backend.errors import BadRequest, ConfigError, LoreError
 from backend.es import translated
-from backend.settings import Settings
+from backend.index import analysis
+from backend.index.schema import stemming_of
+from backend.settings import SearchSettings, Settings
 
 MODES = ("bm25", "dense", "hybrid")
 MAX_QUERY_CHARS = 2000  # longer input is cut: BM25 and the embedder gain nothing from more
 SNIPPET_CHARS = 240
+STEMMING_TTL_SECONDS = 60.0  # how long a searcher trusts the index's `_meta.stemming` (a rebuild may change it)
 _SOURCE_FIELDS = ["doc_id", "title", "url", "text", "heading_path", "source", "kind", "space", "updated", "chunk_no"]
 
 
@@ -65,6 +68,7 @@ class Searcher:
         self.s = settings.search
         self.alias = settings.es.index
         self.embedder = embedder
+        self._stemming: tuple[str, float] | None = None  # (path, when read)
 
     def search(self, query: str, identities: Sequence[str], k: int | None = None, mode: str = "hybrid",
                filters: Sequence[dict] = ()) -> SearchResult:
@@ -94,22 +98,37 @@ class Searcher:
                 err = resp["error"]
                 raise LoreError(f"Elasticsearch refused the {name} search: {err.get('type')}: {err.get('reason')}")
             ranked.append([_hit(h) for h in resp["hits"]["hits"]])
-        hits = ranked[0] if len(ranked) == 1 else fuse(ranked, self.s.rrf_k)
+        hits = ranked[0] if len(ranked) == 1 else fuse_legs(dict(zip((n for n, _ in legs), ranked, strict=True)),
+                                                            self.s)
         docs = group(hits, k)
         return SearchResult(query, mode, hits, docs, (time.perf_counter() - started) * 1000)
 
+    def stemming(self) -> str:
+        """The index's stemming path (backend/index/analysis.py): the query must take the same one."""
+        now = time.monotonic()
+        if self._stemming is None or now - self._stemming[1] > STEMMING_TTL_SECONDS:
+            with translated(self.es, "reading the index's stemming"):
+                path = stemming_of(self.es, self.alias)
+            if path == analysis.NONE and self._stemming is None:
+                return path  # maybe no index yet: ask again next time rather than trust it for a minute
+            self._stemming = (path, now)
+        return self._stemming[0]
+
     def _bm25_body(self, query: str, visible: dict) -> dict:
+        fields = [f"title^{self.s.title_boost}", "heading_path.text^1.5", "text"]
+        text = query
+        if self.stemming() == analysis.PYTHON and analysis.stems(query):
+            text = analysis.stems(query)  # the words as the *_stems fields hold them
+            fields = [f"title_stems^{self.s.title_boost}", "heading_stems^1.5", "text_stems"]
         return {
             "size": self.s.candidates,
             "_source": _SOURCE_FIELDS,
             "query": {"bool": {
-                "must": {"multi_match": {
-                    "query": query, "type": "best_fields", "tie_breaker": 0.3,
-                    "fields": [f"title^{self.s.title_boost}", "heading_path.text^1.5", "text"],
-                }},
+                "must": {"multi_match": {"query": text, "type": "best_fields", "tie_breaker": 0.3, "fields": fields}},
                 "filter": visible,
             }},
-            "highlight": _highlight(),
+            # the snippet marks the asker's words in the text, whichever fields matched them
+            "highlight": {**_highlight(), "highlight_query": {"match": {"text": query}}},
         }
 
     def _knn_body(self, query: str, visible: dict) -> dict:
@@ -151,13 +170,63 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def fuse(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
-    """Reciprocal rank fusion: score = sum over legs of 1 / (k + rank). Keeps the first leg's highlight."""
+def fuse_legs(legs: dict[str, Sequence[Hit]], s: SearchSettings) -> list[Hit]:
+    """The BM25 and dense legs fused as configured (the searcher and the answer pipeline both use this)."""
+    weight = {"bm25": s.bm25_weight, "dense": 1.0}
+    weights = [weight.get(name, 1.0) for name in legs]
+    if s.fusion not in ("zscore", "rrf"):
+        raise ConfigError(f"LORE_SEARCH_FUSION={s.fusion!r} is not a fusion: use zscore or rrf.")
+    if s.fusion == "rrf":
+        return fuse(list(legs.values()), s.rrf_k, weights)
+    return fuse_zscore(list(legs.values()), weights)
+
+
+def fuse_zscore(rankings: Sequence[Sequence[Hit]], weights: Sequence[float]) -> list[Hit]:
+    """Score fusion of standardised scores, per document; chunks come grouped by their document's rank.
+
+    Each leg's scores become z-scores over its own candidates, so a hit that stands far above the rest of
+    its leg counts for more than the top of a close pack (rank fusion treats both as rank 1: on the sample
+    wiki the dense leg's confident-looking misses pushed BM25's clear answers down). A document scores the
+    weighted sum over legs of its best chunk's z; a leg that did not return it adds 0 (its mean).
+    Chosen on four evaluation sets at once (bench/fusion_sweep.py).
+    """
+    doc_z: dict[str, dict[int, float]] = {}
+    chunk_z: dict[str, float] = {}
+    best: dict[str, Hit] = {}
+    for leg, (ranking, weight) in enumerate(zip(rankings, weights, strict=True)):
+        if not ranking:
+            continue
+        values = [h.score for h in ranking]
+        mean = sum(values) / len(values)
+        sd = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
+        for hit in ranking:
+            z = weight * (hit.score - mean) / sd
+            chunk_z[hit.chunk_id] = chunk_z.get(hit.chunk_id, 0.0) + z
+            per_leg = doc_z.setdefault(hit.doc_id, {})
+            per_leg[leg] = max(per_leg.get(leg, z), z)
+            if hit.chunk_id not in best or ("<mark>" in hit.snippet and "<mark>" not in best[hit.chunk_id].snippet):
+                best[hit.chunk_id] = hit
+    doc_score = {d: sum(per_leg.values()) for d, per_leg in doc_z.items()}
+    # A document's best chunk stands for it at its document's score; its other chunks rank by their own fused
+    # score, never above that, so pages come in document order while the answer context (which takes the first
+    # chunks) still gets passages of several pages, as with rank fusion, not every chunk of the first page.
+    lead: dict[str, str] = {}
+    for h in best.values():
+        if h.doc_id not in lead or chunk_z[h.chunk_id] > chunk_z[lead[h.doc_id]]:
+            lead[h.doc_id] = h.chunk_id
+    for h in best.values():
+        own = doc_score[h.doc_id]
+        h.score = own if lead[h.doc_id] == h.chunk_id else min(chunk_z[h.chunk_id], own)
+    return sorted(best.values(), key=lambda h: (-h.score, lead[h.doc_id] != h.chunk_id))
+
+
+def fuse(rankings: Sequence[Sequence[Hit]], k: float = 60, weights: Sequence[float] | None = None) -> list[Hit]:
+    """Weighted reciprocal rank fusion: score = sum over legs of weight / (k + rank). Keeps a highlighted copy."""
     scores: dict[str, float] = {}
     best: dict[str, Hit] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, hit in enumerate(ranking, start=1):
-            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + 1.0 / (k + rank)
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (k + rank)
             if hit.chunk_id not in best or ("<mark>" in hit.snippet and "<mark>" not in best[hit.chunk_id].snippet):
                 best[hit.chunk_id] = hit
     fused = sorted(best.values(), key=lambda h: scores[h.chunk_id], reverse=True)

@@ -24,7 +24,8 @@ class ElasticSettings:
     index: str = "lore-chunks"  # the alias every reader and writer uses; real indices are <alias>-v<N>
     config_index: str = "lore-config"  # small index holding spaces, cursors and sync reports
     feedback_index: str = "lore-feedback"  # answers given in Slack and the votes on them (backend/feedback.py)
-    # "auto" picks `english` when the server has analysis-common, else the built-in-only custom analyzer
+    # "auto" picks `english` when the server has analysis-common, else the same stemming done in Python
+    # ("python-porter", backend/index/analysis.py); another analyzer name means no stemming
     analyzer: str = "auto"
     shards: int = 1
     replicas: int = 0  # a single-node default; set 1+ on a cluster
@@ -51,16 +52,22 @@ class EmbedSettings:
 class ChunkSettings:
     words: int = 200
     overlap: int = 40
+    merge_below: int = 0  # a chunk with fewer words takes in the next section (backend/chunking.py)
     max_document_chars: int = 5_000_000  # larger bodies are truncated (with a note in the report)
 
 
 @dataclass(frozen=True)
 class SearchSettings:
     k: int = 10
-    candidates: int = 50  # per leg, before fusion
+    candidates: int = 100  # per leg, before fusion: the depth the fusion below was chosen at
     rrf_k: int = 60  # the constant from Cormack et al. (2009), also Elasticsearch's default
     title_boost: float = 2.0
-    num_candidates: int = 100  # kNN candidates per shard
+    num_candidates: int = 200  # kNN candidates per shard (as when the fusion was chosen)
+    # How the BM25 and dense legs are fused: "zscore" (standardised scores per document) or "rrf". Chosen on
+    # four evaluation sets at once (python -m backend.eval all; bench/fusion_sweep.py): zscore over 100
+    # candidates per leg with equal weights came closest to "never below the better leg" (worst: -0.012)
+    fusion: str = "zscore"
+    bm25_weight: float = 1.0  # the BM25 leg's weight in fusion (the dense leg's is 1)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ def main() -> int:
         docs = docs[: args.docs]
     embedder = Embedder(settings.embed, settings.cache_dir)
     texts = [c.embed_text() for d in docs for c in chunk_document(replace(d), settings.chunk.words,
-                                                                   settings.chunk.overlap)]
+                                                                   settings.chunk.overlap,
+                                                                   settings.chunk.merge_below)]
     embedder.encode(texts[:8])  # warm-up: first call pays one-off allocations
     raw1 = raw_embedding(embedder, texts)
     with build_index(settings, docs, embedder) as ix:

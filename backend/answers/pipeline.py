@@ -19,7 +19,7 @@ from backend.errors import BadRequest, LoreError, ServiceUnavailable
 from backend.llm import ContextTooLong, Deadline, Incomplete, LLMClient, NoOutput, estimate_tokens
 from backend.prompts import NOT_FOUND as NOT_FOUND_TEXT
 from backend.prompts import SYSTEM, Prompt, answer_messages, brief_history, rewrite_messages
-from backend.search import Hit, Searcher, fuse
+from backend.search import Hit, Searcher, fuse_legs
 from backend.settings import AnswerSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ class Answerer:
         dense = results.get("dense") or []
         # dot_product on unit vectors: Elasticsearch scores (1 + cosine) / 2
         top_cos = 2.0 * dense[0].score - 1.0 if dense else None
-        hits = fuse(list(results.values()), self.settings.search.rrf_k)[: self.options.candidates]
+        hits = fuse_legs(results, self.settings.search)[: self.options.candidates]
         ok = confident(top_bm25, top_cos, self.options)
         log.debug("retrieval", extra={"hits": len(hits), "top_bm25": top_bm25, "top_cos": top_cos, "confident": ok})
         return hits, ok

@@ -1,4 +1,7 @@
-"""`python -m backend.eval retrieval|answers --corpus C.jsonl --questions Q.jsonl ...`: measure Lore on any data."""
+"""`python -m backend.eval retrieval|answers --corpus C.jsonl --questions Q.jsonl ...`: measure Lore on any data.
+
+`python -m backend.eval all [--json out.json]`: every evaluation set built from the shared data, one table.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import logging
 import sys
 
 from backend.errors import LoreError
+from backend.eval.sets import SET_NAMES
 from backend.search import MODES
 from backend.settings import Settings
 
@@ -32,12 +36,38 @@ def main(argv: list[str] | None = None) -> int:
             which.add_argument("--sample", type=int, default=0,
                                help="answer N questions spread evenly over the file (every meeting or page "
                                     "family, not just the first); the same N always picks the same questions")
+    every = sub.add_parser("all", help="every evaluation set from the shared data: bm25/dense/hybrid, one table")
+    every.add_argument("--shared", help="the shared data folder (default: LORE_SHARED_DATA or ../shared/data)")
+    every.add_argument("--sets", default=",".join(SET_NAMES), help=f"comma-separated subset of {','.join(SET_NAMES)}")
+    every.add_argument("--json", dest="json_out", help="write the full report (with per-question rows) here")
+    every.add_argument("--index-prefix", metavar="PREFIX",
+                       help="keep each corpus's index as PREFIX<corpus>-<fingerprint> and reuse it next time")
+    every.add_argument("--embed-cache", metavar="DIR", help="reuse chunk embeddings stored in DIR across runs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # its retries log tracebacks; we report once
     try:
         settings = Settings.from_env()
-        if args.command == "retrieval":
+        if args.command == "all":
+            import os
+            from pathlib import Path
+
+            from backend.eval.sets import default_shared
+            from backend.eval.suite import run_all, table
+
+            shared = Path(args.shared or os.environ.get("LORE_SHARED_DATA") or default_shared())
+            names = tuple(n.strip() for n in args.sets.split(",") if n.strip())
+            unknown = [n for n in names if n not in SET_NAMES]
+            if unknown:
+                print(f"error: unknown set(s) {', '.join(unknown)}: choose from {', '.join(SET_NAMES)}",
+                      file=sys.stderr)
+                return 2
+            report = run_all(settings, shared, names, index_prefix=args.index_prefix, embed_cache=args.embed_cache)
+            if not report["sets"]:
+                print(f"error: no evaluation set has its data under {shared}", file=sys.stderr)
+                return 1
+            print(table(report))
+        elif args.command == "retrieval":
             from backend.eval.retrieval import modes_arg, print_retrieval, run_retrieval
 
             report = run_retrieval(args.corpus, args.questions, modes_arg(args.mode), args.k, settings,

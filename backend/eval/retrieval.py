@@ -20,6 +20,7 @@ from backend.documents import PUBLIC, Document
 from backend.embeddings import Embedder
 from backend.errors import BadRequest
 from backend.es import connect
+from backend.eval.cache import CachedEmbedder
 from backend.indexer import Indexer
 from backend.search import MODES, Searcher
 from backend.settings import Settings
@@ -63,7 +64,8 @@ def load_corpus(path: str | Path) -> list[Document]:
         if "doc_id" not in row:
             raise BadRequest(f"{path}:{n}: a corpus line needs doc_id, title and text.")
         docs.append(Document(
-            id=str(row["doc_id"]), title=str(row.get("title") or row["doc_id"]), text=str(row.get("text") or ""),
+            # no title is an honest empty one: the doc id as a title would be embedded and searched as words
+            id=str(row["doc_id"]), title=str(row.get("title") or ""), text=str(row.get("text") or ""),
             url=str(row.get("url") or ""), source="eval", kind="document", acl=[PUBLIC],
         ))
     return docs
@@ -86,7 +88,7 @@ class EvalIndex:
     settings: Settings
     indexer: Indexer
     searcher: Searcher
-    embedder: Embedder
+    embedder: Embedder | CachedEmbedder
     chunks: int
     index_seconds: float
     embed_seconds: float
@@ -94,7 +96,7 @@ class EvalIndex:
 
 
 @contextlib.contextmanager
-def build_index(settings: Settings, docs: list[Document], embedder: Embedder | None = None,
+def build_index(settings: Settings, docs: list[Document], embedder: Embedder | CachedEmbedder | None = None,
                 keep: str | None = None) -> Iterator[EvalIndex]:
     """Index `docs` into a fresh throw-away alias; everything is deleted on exit, even on errors.
 
@@ -139,6 +141,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def evaluate_mode(ix: EvalIndex, questions: list[Question], mode: str, k: int) -> dict:
     recall = {n: 0.0 for n in RECALL_AT}
+    hit = {n: 0 for n in RECALL_AT}  # questions with at least one gold document in the top n
     rr = 0.0
     latencies: list[float] = []
     rows = []
@@ -152,6 +155,7 @@ def evaluate_mode(ix: EvalIndex, questions: list[Question], mode: str, k: int) -
         gold = set(q.gold_doc_ids)
         for n in RECALL_AT:
             recall[n] += len(gold & set(ranked[:n])) / len(gold)
+            hit[n] += bool(gold & set(ranked[:n]))
         first = next((i for i, d in enumerate(ranked[:10], start=1) if d in gold), None)
         rr += 1.0 / first if first else 0.0
         rows.append({"qid": q.qid, "rank": first, "top": ranked[:5]})
@@ -159,6 +163,7 @@ def evaluate_mode(ix: EvalIndex, questions: list[Question], mode: str, k: int) -
     return {
         "mode": mode, "questions": len(answerable),
         **{f"recall@{k_}": recall[k_] / n for k_ in RECALL_AT},
+        **{f"hit@{k_}": hit[k_] / n for k_ in RECALL_AT},
         "mrr@10": rr / n,
         "latency_ms_p50": percentile(latencies, 50), "latency_ms_p95": percentile(latencies, 95),
         "rows": rows,

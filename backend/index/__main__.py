@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
             count = es.count(index=alias)["count"] - markers
             print(f"{alias} -> {name}: {count} chunks of {markers} complete documents, "
                   f"model {meta.get('model')} ({meta.get('dims')} dims), "
-                  f"analyzer {meta.get('analyzer')}, schema v{meta.get('schema_version')}")
+                  f"analyzer {meta.get('analyzer')}, stemming {meta.get('stemming', 'none')}, "
+                  f"schema v{meta.get('schema_version')}")
             return 0
         if not args.yes:
             print("This drops every indexed chunk; search is empty until a full sync. Add --yes to go on.")

@@ -17,14 +17,16 @@ from elasticsearch.helpers import scan, streaming_bulk
 from backend.acl import LEVEL_FIELDS
 from backend.errors import IndexMismatch
 from backend.es import translated
+from backend.index import analysis
 from backend.markers import MarkerDeriver, marker_id
 from backend.settings import ElasticSettings
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # bump when the mapping below changes; ensure_index() migrates to the new version
+SCHEMA_VERSION = 3  # bump when the mapping below changes; ensure_index() migrates to the new version
 MARKERS_SINCE = 2  # indices of older schemas hold no completion markers: migrate() derives them
-CUSTOM_ANALYZER = "lore_text"
+# v3: English stemming on every node (backend/index/analysis.py): `_meta.stemming`, *_stems fields where needed
+CUSTOM_ANALYZER = analysis.PLAIN_ANALYZER
 # Lucene refuses a keyword term over 32,766 bytes and with it the whole chunk (one 40 KB heading once
 # stopped a space's cursor for good). Keywords that hold user text ignore longer values instead: they stay
 # in _source and in the analysed sub-field, they are just not matched exactly. 8,191 characters is the
@@ -37,16 +39,18 @@ def new_index_name(alias: str, version: int = SCHEMA_VERSION) -> str:
     return f"{alias}-v{version}-{time.time_ns() // 1_000_000}"
 
 
-def pick_analyzer(es: Elasticsearch, setting: str) -> str:
-    """`english` needs the analysis-common module (full distributions); the integ-test server lacks it."""
-    if setting != "auto":
-        return setting
-    nodes = es.nodes.info(node_id="_local", metric="modules")["nodes"]
-    modules = {m["name"] for node in nodes.values() for m in node.get("modules", [])}
-    return "english" if "analysis-common" in modules else CUSTOM_ANALYZER
+def pick_analyzer(es: Elasticsearch, setting: str) -> tuple[str, str]:
+    """(text analyzer, stemming path): `english` needs analysis-common (full distributions), which the
+    integ-test server lacks; there the stems are computed in Python (backend/index/analysis.py)."""
+    modules: set[str] = set()
+    if setting == "auto":
+        nodes = es.nodes.info(node_id="_local", metric="modules")["nodes"]
+        modules = {m["name"] for node in nodes.values() for m in node.get("modules", [])}
+    return analysis.choose(setting, modules)
 
 
-def index_body(settings: ElasticSettings, dims: int, analyzer: str, model: str) -> dict:
+def index_body(settings: ElasticSettings, dims: int, analyzer: str, model: str,
+               stemming: str = analysis.NONE) -> dict:
     keyword = {"type": "keyword"}
     # user text (titles, headings, URLs): an over-long value is ignored, not a reason to lose the chunk.
     # Identifiers (doc_id, parent_id, ancestors, space) and ACL identities stay strict: an id is bounded by
@@ -54,6 +58,8 @@ def index_body(settings: ElasticSettings, dims: int, analyzer: str, model: str) 
     # (an acl_rN level nobody can match must still exist), so a chunk with one is refused instead.
     bounded = {"type": "keyword", "ignore_above": IGNORE_ABOVE}
     text = {"type": "text", "analyzer": analyzer}
+    stem_text = {"type": "text", "analyzer": analysis.STEMS_ANALYZER}
+    stem_props = {name: stem_text for name in analysis.STEM_FIELDS.values()} if stemming == analysis.PYTHON else {}
     return {
         "settings": {
             "number_of_shards": settings.shards,
@@ -61,12 +67,14 @@ def index_body(settings: ElasticSettings, dims: int, analyzer: str, model: str) 
             "analysis": {
                 "filter": {"lore_stop": {"type": "stop", "stopwords": "_english_"}},
                 "analyzer": {
-                    CUSTOM_ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "lore_stop"]}
+                    CUSTOM_ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "lore_stop"]},
+                    analysis.STEMS_ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]},
                 },
             },
         },
         "mappings": {
-            "_meta": {"schema_version": SCHEMA_VERSION, "model": model, "dims": dims, "analyzer": analyzer},
+            "_meta": {"schema_version": SCHEMA_VERSION, "model": model, "dims": dims, "analyzer": analyzer,
+                      "stemming": stemming},
             "dynamic": "strict",
             "properties": {
                 "doc_id": keyword,
@@ -82,6 +90,7 @@ def index_body(settings: ElasticSettings, dims: int, analyzer: str, model: str) 
                 "heading_path": {**bounded, "fields": {"text": text}},
                 "title": {"type": "text", "analyzer": analyzer, "fields": {"raw": bounded}},
                 "text": text,
+                **stem_props,
                 "acl": keyword,
                 **{name: keyword for name in LEVEL_FIELDS},
                 # completion markers only (backend/markers.py): chunk count, ACL digest, access; never searched
@@ -112,6 +121,12 @@ def index_meta(es: Elasticsearch, index: str) -> dict:
     return mapping.get("_meta", {})
 
 
+def stemming_of(es: Elasticsearch, alias: str) -> str:
+    """The stemming path the index behind `alias` was built with (`none` for one from before schema v3)."""
+    name = current_index(es, alias)
+    return index_meta(es, name).get("stemming", analysis.NONE) if name else analysis.NONE
+
+
 def ensure_index(es: Elasticsearch, settings: ElasticSettings, dims: int, model: str) -> str:
     """Make sure the alias points at an index of the current schema for `dims`-wide vectors; return its name."""
     alias = settings.index
@@ -121,10 +136,11 @@ def ensure_index(es: Elasticsearch, settings: ElasticSettings, dims: int, model:
             if es.indices.exists(index=alias):
                 raise IndexMismatch(f"{alias} is a plain index, not an alias; delete it or choose LORE_ES_INDEX.")
             name = new_index_name(alias)
-            analyzer = pick_analyzer(es, settings.analyzer)
-            es.indices.create(index=name, body=index_body(settings, dims, analyzer, model))
+            analyzer, stemming = pick_analyzer(es, settings.analyzer)
+            es.indices.create(index=name, body=index_body(settings, dims, analyzer, model, stemming))
             es.indices.put_alias(index=name, name=alias)
-            log.info("created index %s behind alias %s (%d dims, analyzer %s)", name, alias, dims, analyzer)
+            log.info("created index %s behind alias %s (%d dims, analyzer %s, stemming %s)", name, alias, dims,
+                     analyzer, stemming)
             return name
         meta = index_meta(es, existing)
         if meta.get("dims") != dims:
@@ -149,17 +165,22 @@ def migrate(es: Elasticsearch, settings: ElasticSettings, old: str, dims: int, m
     """
     alias = settings.index
     new = new_index_name(alias, version)
-    analyzer = pick_analyzer(es, settings.analyzer)
+    analyzer, stemming = pick_analyzer(es, settings.analyzer)
     with translated(es, f"migrating {old} to {new}"):
         deriver = MarkerDeriver() if index_meta(es, old).get("schema_version", 0) < MARKERS_SINCE else None
-        es.indices.create(index=new, body=index_body(settings, dims, analyzer, model))
+        es.indices.create(index=new, body=index_body(settings, dims, analyzer, model, stemming))
 
         def actions() -> Iterator[dict]:
             for hit in scan(es, index=old, query={"query": {"match_all": {}}}, size=500,
                             _source_exclude_vectors=False):
+                source = hit["_source"]
                 if deriver is not None:
-                    deriver.add(hit["_source"])
-                yield {"_index": new, "_id": hit["_id"], "_source": hit["_source"]}
+                    deriver.add(source)
+                for name in analysis.STEM_FIELDS.values():
+                    source.pop(name, None)  # stems of the old index's path, if any: recomputed below or dropped
+                if stemming == analysis.PYTHON and "text" in source:  # chunks, not completion markers
+                    source.update(analysis.stem_fields(source))
+                yield {"_index": new, "_id": hit["_id"], "_source": source}
             for marker in deriver.markers() if deriver is not None else ():
                 yield {"_index": new, "_id": marker_id(marker["doc_id"]), "_source": marker}
 
@@ -183,9 +204,9 @@ def rebuild(es: Elasticsearch, settings: ElasticSettings, dims: int, model: str)
     alias = settings.index
     old = current_index(es, alias)
     new = new_index_name(alias)
-    analyzer = pick_analyzer(es, settings.analyzer)
+    analyzer, stemming = pick_analyzer(es, settings.analyzer)
     with translated(es, f"rebuilding {alias}"):
-        es.indices.create(index=new, body=index_body(settings, dims, analyzer, model))
+        es.indices.create(index=new, body=index_body(settings, dims, analyzer, model, stemming))
         actions = [{"add": {"index": new, "alias": alias}}]
         if old:
             actions.insert(0, {"remove": {"index": old, "alias": alias}})

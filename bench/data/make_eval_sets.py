@@ -16,25 +16,22 @@ wiki-all-questions.jsonl (ours + dev).
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-OUR_WIKI_QUESTIONS = HERE / "wiki-questions.jsonl"
-# The pages came from the Hyperledger Confluence (space TSC); urls only need to be stable and unique per doc_id.
-WIKI_URL_BASE = "https://wiki.hyperledger.org/display/TSC/"
-# QMSum transcript markup: {disfmarker} {vocalsound} {gap} {pause} {comment} {nonvocalsound}.
-QMSUM_MARKUP = re.compile(r"\{[a-z]+\}")
-HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-DOMAIN_TITLES = {
-    "Product": "Product design meeting",
-    "Academic": "Research group meeting",
-    "Committee": "Parliamentary committee meeting",
-}
-QUESTION_FIELDS = ("qid", "question", "answer", "gold_doc_ids", "type", "evidence", "difficulty")
+sys.path.insert(0, str(REPO))
+
+# the builders live in backend/eval/sets.py, which `python -m backend.eval all` uses too
+from backend.eval.sets import (  # noqa: E402
+    OUR_WIKI_QUESTIONS,
+    qmsum_corpus,
+    qmsum_questions,
+    question_shape,
+    wiki_corpus,
+)
+from backend.eval.sets import check_questions as _check  # noqa: E402
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -51,67 +48,12 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     print(f"{path.name}: {len(rows)} records")
 
 
-def wiki_url(doc_id: str) -> str:
-    return WIKI_URL_BASE + quote(doc_id.removesuffix(".md"), safe="/")
-
-
-def wiki_corpus(pages: list[dict]) -> list[dict]:
-    docs = []
-    for page in pages:
-        # A few titles carry Markdown-tool directives such as "<!-- omit in toc -->" that Confluence never shows.
-        title = HTML_COMMENT.sub("", page.get("title") or "").strip() or Path(page["doc_id"]).stem
-        docs.append({"doc_id": page["doc_id"], "title": title, "text": page["text"], "url": wiki_url(page["doc_id"])})
-    return docs
-
-
-def meeting_text(turns: list[dict]) -> str:
-    lines = []
-    for turn in turns:
-        text = " ".join(QMSUM_MARKUP.sub(" ", turn.get("text", turn.get("content", ""))).split())
-        if text:  # turns made only of markup (a cough, a false start) carry nothing to retrieve
-            lines.append(f"{turn['speaker']}: {text}")
-    return "\n".join(lines)
-
-
-def qmsum_corpus(meetings: list[dict]) -> list[dict]:
-    return [
-        {
-            "doc_id": m["meeting_id"],
-            "title": f"{DOMAIN_TITLES.get(m['domain'], m['domain'] + ' meeting')} {m['meeting_id']}",
-            "text": meeting_text(m["turns"]),
-        }
-        for m in meetings
-    ]
-
-
-def qmsum_questions(queries: list[dict], include_general: bool) -> list[dict]:
-    return [
-        {
-            "qid": q["qid"],
-            "question": q["query"],
-            "answer": q["answer"],
-            "gold_doc_ids": [q["meeting_id"]],
-            "type": q["type"],
-        }
-        for q in queries
-        if q["type"] == "specific" or include_general
-    ]
-
-
-def question_shape(rows: list[dict]) -> list[dict]:
-    return [{k: row[k] for k in QUESTION_FIELDS if k in row} for row in rows]
-
-
 def check_questions(questions: list[dict], doc_ids: set[str], name: str) -> None:
     """Stop before writing a set the evaluation would score wrongly: duplicate qids or gold pages not in the corpus."""
-    seen: set[str] = set()
-    for q in questions:
-        if q["qid"] in seen:
-            sys.exit(f"{name}: duplicate qid {q['qid']}; give each question a unique qid")
-        seen.add(q["qid"])
-        missing = [d for d in q["gold_doc_ids"] if d not in doc_ids]
-        if missing:
-            sys.exit(f"{name}: {q['qid']} cites {missing}, not in the corpus; fix gold_doc_ids")
+    try:
+        _check(questions, doc_ids, name)
+    except ValueError as exc:
+        sys.exit(str(exc))
 
 
 def main() -> None:

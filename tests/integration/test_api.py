@@ -230,7 +230,9 @@ def test_llm_down_still_answers_200_with_sources_and_a_notice(app_llm_down: Flas
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["status"] == "sources_only" and body["notice"] == UNAVAILABLE
-    assert body["sources"][0]["doc_id"] == MINUTES_0331 and body["sources"][0]["url"]
+    # among the first two: since English stemming the 04-21 minutes can rank a hair above (test_answers.py)
+    top = {s["doc_id"]: s for s in body["sources"][:2]}
+    assert MINUTES_0331 in top and top[MINUTES_0331]["url"]
     # a 10,000-character question: a clear notice, the same useful pages, no error
     resp = client.post("/api/ask", json={"question": QUESTION + " x" * 4960}, headers=AUTH)
     assert resp.status_code == 200

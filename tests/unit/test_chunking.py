@@ -81,3 +81,17 @@ def test_pathological_lines_are_chunked_in_linear_time():
     cap = ChunkSettings().max_document_chars
     got, _ = timed(lambda: chunks("word " * (cap // 5)), 10, "a 5 MB line of words")
     assert len(got) == 1 + (cap // 5 - 200 + 159) // 160 and all(len(c.text.split()) <= 200 for c in got)
+
+
+def test_tiny_sections_join_the_next_one_instead_of_becoming_chunks_of_a_few_words():
+    # meeting minutes: a heading per agenda item, a line under each (half the wiki's chunks had < 48 words)
+    text = "# Minutes\n## Attendees\nChris, Arnaud, Hart.\n## Votes\nThe TSC approved Fabric 1.0.\n" \
+           "# Actions\n" + "Long follow-up work item that needs a chunk of its own. " * 12
+    merged = list(chunk_document(Document(id="d", title="TSC 2017", text=text), 200, 40, merge_below=8))
+    assert [(c.heading_path, c.text.split("\n")) for c in merged[:1]] == [
+        (["Minutes"], ["Chris, Arnaud, Hart.", "Votes", "The TSC approved Fabric 1.0."]),
+    ]
+    # the next section starts its own chunk once the one before has enough words, and keeps its headings
+    assert merged[1].heading_path == ["Actions"] and len(merged) == 2
+    assert merged[0].embed_text().startswith("TSC 2017 > Minutes\n")
+    assert len(chunks(text)) == 3  # without merging: one chunk per section, two of them a few words long

@@ -51,11 +51,13 @@ def test_storage_conversion_never_raises_and_stays_bounded(xhtml: str) -> None:
 
 
 @PROPERTY
-@given(st.one_of(st.text(), lines), st.integers(min_value=2, max_value=30), st.integers(min_value=0, max_value=10))
-@example("## " + "a paragraph that starts with marks " * 10 + "\nand goes on", 20, 5)
-def test_chunking_never_raises_loses_no_word_and_stays_bounded(text: str, words: int, overlap: int) -> None:
+@given(st.one_of(st.text(), lines), st.integers(min_value=2, max_value=30), st.integers(min_value=0, max_value=10),
+       st.sampled_from([0, 0, 5, 40]))  # merge_below: off (the old behaviour), small, larger than a chunk
+@example("## " + "a paragraph that starts with marks " * 10 + "\nand goes on", 20, 5, 0)
+def test_chunking_never_raises_loses_no_word_and_stays_bounded(text: str, words: int, overlap: int,
+                                                               merge: int) -> None:
     overlap = min(overlap, words - 1)
-    got = list(chunk_document(Document(id="d", title="T", text=text), words, overlap))
+    got = list(chunk_document(Document(id="d", title="T", text=text), words, overlap, merge))
     assert [c.n for c in got] == list(range(len(got)))
     for c in got:
         assert c.text.strip() and len(c.text.split()) <= words
