@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,6 +119,9 @@ def create_app(state: ConfluenceState) -> Flask:
     def _log_status(resp: Response) -> Response:
         if "record" in g:
             g.record.status = resp.status_code
+            delay = state.take_delay(request.method, g.record.path)
+            if delay:  # the change is made, the answer is late: a client may die before it hears it
+                time.sleep(delay)
         return resp
 
     def visible(item: Content | None) -> bool:
@@ -192,6 +196,48 @@ def create_app(state: ConfluenceState) -> Flask:
             item = state.add_content(body.get("type", "page"), key, title, storage, str(parent) if parent else None,
                                      author=g.user.account_id)
             return jsonify(content_json(state, item, {"space", "version", "body", "body.storage", "ancestors"}))
+
+    @api.put("/rest/api/content/<content_id>")
+    def update_content(content_id: str):
+        body = request.get_json(force=True)
+        with state.lock:
+            item = find(content_id)
+            number = int((body.get("version") or {}).get("number", 0))
+            if number != item.version + 1:
+                return _error(409, f"Version must be incremented on update. Current version is: {item.version}")
+            title = (body.get("title") or item.title).strip()
+            if title != item.title and any(c.space == item.space and c.title == title and c.type == "page"
+                                           for c in state.contents.values()):
+                return _error(400, f"A page with this title already exists: A page already exists with the title "
+                                   f"{title} in this space")
+            storage = ((body.get("body") or {}).get("storage") or {}).get("value")
+            state.edit(content_id, body=storage, title=title)
+            item.author = g.user.account_id
+            return jsonify(content_json(state, item, {"space", "version", "ancestors"}))
+
+    @api.get("/rest/api/content/<content_id>/child/page")
+    def child_pages(content_id: str):
+        with state.lock:
+            find(content_id)
+            rows = sorted((c for c in state.contents.values() if c.type == "page" and c.parent_id == content_id
+                           and visible(c)), key=lambda c: int(c.id))
+            ex = expands(request.args.get("expand"))
+            return _page(state, rows, lambda c: content_json(state, c, ex), cursor_style=False)
+
+    @api.put("/rest/api/content/<content_id>/restriction")
+    def set_restrictions(content_id: str):
+        body = request.get_json(force=True)
+        ops = body if isinstance(body, list) else body.get("results", [])
+        with state.lock:
+            item = find(content_id)
+            for op in ops:
+                if op.get("operation") != "read":
+                    continue  # the stand-in models read restrictions only
+                subjects = op.get("restrictions") or {}
+                users = {u.get("accountId") or u.get("userKey") or u.get("username") for u in subjects.get("user", [])}
+                groups = {gr.get("name") for gr in subjects.get("group", [])}
+                state.restrict(item.id, users={u for u in users if u}, groups={gr for gr in groups if gr})
+            return jsonify({"results": [restrictions_json(state, item)], "size": 1})
 
     @api.get("/rest/api/content/<content_id>/child/comment")
     def comments(content_id: str):
