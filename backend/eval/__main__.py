@@ -1,4 +1,7 @@
-"""`python -m backend.eval retrieval|answers --corpus C.jsonl --questions Q.jsonl ...`: measure Lore on any data."""
+"""`python -m backend.eval retrieval|answers --corpus C.jsonl --questions Q.jsonl ...`: measure Lore on any data.
+
+`python -m backend.eval asr --manifest manifest.jsonl`: WER and real-time factor of the speech step.
+"""
 
 from __future__ import annotations
 
@@ -32,12 +35,25 @@ def main(argv: list[str] | None = None) -> int:
             which.add_argument("--sample", type=int, default=0,
                                help="answer N questions spread evenly over the file (every meeting or page "
                                     "family, not just the first); the same N always picks the same questions")
+    asr = sub.add_parser("asr", help="WER (Whisper's English normaliser, corpus level) and real-time factor")
+    asr.add_argument("--manifest", required=True, help="JSONL: {id, audio (path beside the manifest), reference}")
+    asr.add_argument("--model", help="speech model (default LORE_MINUTES_MODEL)")
+    asr.add_argument("--compute-type", help="CTranslate2 compute type (default LORE_MINUTES_COMPUTE_TYPE)")
+    asr.add_argument("--spelling", help="whisper's english.json (British->American spellings) for the normaliser")
+    asr.add_argument("--no-direct", action="store_true", help="skip the faster-whisper-directly comparison")
+    asr.add_argument("--json", dest="json_out", help="write the report (with per-clip rows) here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # its retries log tracebacks; we report once
     try:
         settings = Settings.from_env()
-        if args.command == "retrieval":
+        if args.command == "asr":
+            from backend.eval.asr import print_asr, run_asr
+
+            report = run_asr(args.manifest, settings, model=args.model, compute_type=args.compute_type,
+                             spelling=args.spelling, direct=not args.no_direct)
+            print_asr(report)
+        elif args.command == "retrieval":
             from backend.eval.retrieval import modes_arg, print_retrieval, run_retrieval
 
             report = run_retrieval(args.corpus, args.questions, modes_arg(args.mode), args.k, settings,

@@ -12,7 +12,6 @@ import time
 import uuid
 import wave
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +60,9 @@ def worker(standin: StandinServer, isolated_settings: Settings, queue_name: str
     env = {**os.environ, "LORE_CONFLUENCE_URL": conf.url, "LORE_CONFLUENCE_EMAIL": conf.email,
            "LORE_CONFLUENCE_API_TOKEN": conf.api_token, "LORE_CONFLUENCE_CLOUD": conf.cloud,
            "LORE_ES_INDEX": isolated_settings.es.index, "LORE_ES_CONFIG_INDEX": isolated_settings.es.config_index,
-           "LORE_MINUTES_RETRY_INTERVALS": "1,1,1", "LORE_LLM_MAX_TOKENS": "160", "LORE_LLM_TIMEOUT": "120"}
+           "LORE_MINUTES_RETRY_INTERVALS": "1,1,1", "LORE_LLM_MAX_TOKENS": "160", "LORE_LLM_TIMEOUT": "120",
+           # short LLM answers (h-msum's summariser settings): the plumbing is tested, not the prose
+           "LORE_MINUTES_SUMMARY_MAX_TOKENS": "200", "LORE_MINUTES_SUMMARY_SUMMARY_MAX_TOKENS": "120"}
     started: list[subprocess.Popen] = []
 
     def start() -> subprocess.Popen:
