@@ -224,6 +224,14 @@ def iter_segments(path: str | Path, settings: MinutesSettings, *, model: Any = N
     model = model or load_model(settings)
     lang = settings.language or None
     total = max(info.duration, 1e-6)
+    done = 0.0  # reported fraction; never goes back (Whisper may time a segment past its window's cut)
+
+    def report(fraction: float) -> None:
+        nonlocal done
+        if progress and fraction > done:
+            done = min(1.0, fraction)
+            progress(done)
+
     for offset, samples in decode_windows(path, settings.window_seconds):
         segments, meta = model.transcribe(samples, language=lang, beam_size=settings.beam_size, vad_filter=True,
                                           word_timestamps=False, condition_on_previous_text=True)
@@ -231,15 +239,14 @@ def iter_segments(path: str | Path, settings: MinutesSettings, *, model: Any = N
             text = seg.text.strip()
             if text:
                 yield Segment(start=round(offset + seg.start, 2), end=round(offset + seg.end, 2), text=text)
-            if progress:
-                progress(min(1.0, (offset + seg.end) / total))
+            report((offset + seg.end) / total)
         if lang is None and meta.duration_after_vad > 0:
             lang = meta.language  # detected on the first window with speech; later windows keep it
             if language is not None:
                 language[:] = [lang]
-        if progress:
-            progress(min(1.0, (offset + samples.shape[0] / SAMPLE_RATE) / total))
+        report((offset + samples.shape[0] / SAMPLE_RATE) / total)
         del samples
+    report(1.0)
 
 
 def transcribe(path: str | Path, settings: MinutesSettings, *, model: str | None = None,

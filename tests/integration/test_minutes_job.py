@@ -5,6 +5,7 @@ worker is killed halfway; a new version updates it; restrictions carry over; bad
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -35,6 +36,8 @@ BOB = User("557058:bob", "Bob", "bob@example.com", groups={"confluence-users"})
 @pytest.fixture
 def standin() -> Iterator[StandinServer]:
     state = ConfluenceState()
+    # job ids are minutes-<attachment id>-v<version>: ids unique to this test keep other runs' jobs out of it
+    state._ids = itertools.count(int(uuid.uuid4().int % 10**9) * 1000)
     state.add_user(ALICE)
     state.add_user(BOB)
     state.add_space("MEET", "Meetings")
@@ -48,8 +51,14 @@ def queue_name(redis_conn: redis.Redis) -> Iterator[str]:
     name = f"lore-test-minutes-{uuid.uuid4().hex[:8]}"
     yield name
     queue = Queue(name, connection=redis_conn)
+    for registry in (queue.finished_job_registry, queue.failed_job_registry, queue.scheduled_job_registry,
+                     queue.started_job_registry):
+        for job_id in registry.get_job_ids():
+            redis_conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
     queue.empty()
     queue.delete(delete_jobs=True)
+    for key in redis_conn.scan_iter(f"rq:*{name}*"):
+        redis_conn.delete(key)
 
 
 @pytest.fixture
