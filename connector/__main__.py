@@ -139,7 +139,6 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     if not rows:
         print("No spaces are configured: add one with `python -m connector spaces add KEY`.")
-        return EXIT_OK
     for row in rows:
         state, report = row["state"], row["state"].get("last_report") or {}
         lock = row.get("lock") or {}
