@@ -135,6 +135,9 @@ def test_a_recording_becomes_one_minutes_page_even_when_the_worker_dies_and_a_ne
     assert _minutes_pages(state, page.id), "no minutes page was created"
     os.killpg(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
+    # it died inside the window that matters: page created, nothing recorded as posted
+    assert state.properties[(page.id, f"lore-minutes-{att.id}")]["value"]["state"] == "claimed"
+    assert Queue(queue_name, connection=redis_conn).fetch_job(job_id).get_status() == "started"
     state.delays.clear()
     worker()  # a new worker takes up the abandoned job (rq's retry), as after a crash in production
 

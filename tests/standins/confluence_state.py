@@ -143,7 +143,7 @@ class ConfluenceState:
         self.attachments: dict[str, Attachment] = {}
         self.properties: dict[tuple[str, str], dict] = {}
         self.faults: list[Fault] = []
-        self.delays: list[list[Any]] = []  # [method, path substring, seconds, count]: answers held back
+        self.delays: list[list[Any]] = []  # [method, path, seconds, count]: answers held back
         self.requests: list[RequestRecord] = []
         self.lock = threading.RLock()
         self.seed: Any = None  # the SeedResult of seed_from_wiki, for second_sync
@@ -323,14 +323,14 @@ class ConfluenceState:
         return user
 
     def delay(self, method: str, route: str, seconds: float, count: int = 1) -> None:
-        """Hold back the next `count` answers to `method` on paths containing `route`, after the change is made."""
+        """Hold back the next `count` answers to `method` on exactly the path `route`, after the change is made."""
         with self.lock:
             self.delays.append([method, route, seconds, count])
 
     def take_delay(self, method: str, path: str) -> float:
         with self.lock:
             for entry in self.delays:
-                if entry[3] > 0 and entry[0] == method and entry[1] in path:
+                if entry[3] > 0 and entry[0] == method and entry[1] == path:
                     entry[3] -= 1
                     return entry[2]
         return 0.0
