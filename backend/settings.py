@@ -146,6 +146,7 @@ class Settings:
     search: SearchSettings = field(default_factory=SearchSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    minutes_summary: MinutesSummarySettings = field(default_factory=lambda: MinutesSummarySettings())  # end of file
     confluence: ConfluenceSettings = field(default_factory=ConfluenceSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     slack: SlackSettings = field(default_factory=lambda: SlackSettings())  # defined at the end of the file
@@ -210,3 +211,19 @@ class SlackSettings:
     timeout: float = 10.0  # seconds per Slack Web API / response_url call
     max_retries: int = 3  # retries of a call answered 429 (after Retry-After) or cut off by the network
     email_cache_seconds: int = 600  # users.info answers (Slack user -> email) are kept this long
+
+
+@dataclass(frozen=True)
+class MinutesSummarySettings:
+    """How a transcript becomes minutes (backend/minutes/summarize.py): LLM call sizes and limits."""
+
+    # answer tokens per window's notes (JSON): 0.5B-1.5B models write ~250-400 tokens of notes for a
+    # 3k-token window; 512 leaves room without shrinking the window much in a 4k context
+    max_tokens: int = 512
+    summary_max_tokens: int = 256  # the final summary written from the windows' summaries
+    # transcript tokens per window; 0: as many as fit the model's context next to the prompt and answer
+    window_tokens: int = 0
+    # seconds per LLM call: a 3k-token prompt on a loaded 2-core CPU takes 30-90 s with the 0.5B model;
+    # past it that window falls back to extractive notes, while a server that is down fails at once
+    call_timeout: float = 300.0
+    max_items: int = 12  # per list (decisions, action items, topics, open questions) on the page
