@@ -24,8 +24,9 @@ _ACTION = re.compile(r"\b(?:I(?:'ll| will| am going to|'m going to)|we(?:'ll| wi
                      r"'re going to| are going to)|(?:needs?|has|have) to|should|action item|to-?do|"
                      r"will (?:send|check|look|write|prepare|do|follow|take|update|make|set|get|share|fix))\b",
                      re.I)
-_DECISION = re.compile(r"\b(?:we (?:decided|agreed|agree|settled|chose|will go with|'ll go with)|decided|"
-                       r"decision|agreed (?:on|to|that)|let's go with|final answer|approved)\b", re.I)
+_DECISION = re.compile(r"\b(?:we(?:'ve| have)? (?:decided|agreed|agree|settled|chose|will go with|'ll go with)|"
+                       r"(?:the|our) decision (?:is|was)|(?:it was|it's|it is) decided|agreed (?:on|to|that)|"
+                       r"let's go with|(?:is|was|were) approved)\b", re.I)
 _DUE = re.compile(r"\b(?:by|before|until|due|on)\s+((?:next |this )?(?:monday|tuesday|wednesday|thursday|friday|"
                   r"saturday|sunday|week|month|tomorrow|tonight|end of (?:the )?(?:day|week|month))|"
                   r"\d{4}-\d{2}-\d{2}|\d{1,2}(?:st|nd|rd|th)?(?: of)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|"
@@ -66,13 +67,13 @@ def extract(segments: list[Segment], *, timed: bool, max_items: int = 8) -> Note
         return Notes()
     freq = Counter(w for s in sentences for w in content_words(s.text))
     scores = {s.order: _score(s.text, freq) for s in sentences}
-    ranked = sorted((s for s in sentences if len(s.text.split()) >= 6), key=lambda s: (-scores[s.order], s.order))
+    ranked = sorted((s for s in sentences if len(s.text.split()) >= 4), key=lambda s: (-scores[s.order], s.order))
     key = sorted(ranked[:SUMMARY_SENTENCES], key=lambda s: s.order)
     summary = " ".join(_quote(s) for s in key)
 
     actions = [s for s in ranked if _ACTION.search(s.text) and not s.text.endswith("?")]
     decisions = [s for s in ranked if _DECISION.search(s.text) and not s.text.endswith("?")]
-    questions = [s for s in ranked if s.text.endswith("?") and len(s.text.split()) >= 5]
+    questions = [s for s in ranked if s.text.endswith("?") and len(s.text.split()) >= 4]
     return Notes(
         summary=summary,
         decisions=[_quote(s) for s in _in_order(decisions, max_items)],

@@ -173,7 +173,7 @@ _HEADINGS = {
     "open questions": "open_questions", "questions": "open_questions", "unresolved questions": "open_questions",
     "names": "names", "people": "names", "participants": "names", "attendees": "names",
 }
-_HEADING = re.compile(r"^\s*(?:#+\s*|\*\*)?([A-Za-z][A-Za-z ]{1,30}?)(?:\*\*)?\s*:?\s*(?:\*\*)?\s*(.*)$")
+_HEADING = re.compile(r"^\s*(?:#+\s*)?\**\s*([A-Za-z][A-Za-z ]{1,30}?)\s*\**\s*(?::|$)\s*\**\s*(.*)$")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+(.*)$")
 _TIME_PREFIX = re.compile(r"^\[?\(?(\d{1,2}:\d{2}(?::\d{2})?)\)?\]?\s*[-–:]?\s*(.*)$")
 

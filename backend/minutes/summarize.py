@@ -72,6 +72,8 @@ def summarize(transcript: Transcript, settings: Settings, *, meeting: str = "", 
         parts.append(_window_notes(llm, settings, window, head, timed, state))
     llm_parts = len(windows) - len(state.failed)
     report(REDUCE_SHARE, "combining the parts")
+    if not llm_parts:  # no window reached the model: pick key sentences from the meeting as a whole
+        parts = [extractive.extract(segments, timed=timed, max_items=cfg.max_items)]
     merged = _merge(parts, cfg.max_items)
     title, summary = merged.title, merged.summary
     if llm_parts and len(parts) > 1 and state.down is None:
