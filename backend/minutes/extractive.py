@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from backend.minutes.notes import Notes
 from backend.minutes.types import ActionItem, Segment, Topic
+from backend.prompts import defang
 
 SUMMARY_SENTENCES = 5
 TOPIC_SECONDS = 300  # one topic per five minutes of recording: a typical agenda item's length
@@ -89,7 +90,9 @@ def split_sentences(segments: list[Segment]) -> list[Sentence]:
         text = _FILLER.sub("", " ".join(seg.text.split())).strip()
         for part in _SENTENCE.split(text):
             part = part.strip(" ,")
-            if len(part.split()) >= 3:
+            # a sentence addressed to an AI model is no meeting content: it stays off the page, and out of
+            # whatever later reads the page
+            if len(part.split()) >= 3 and not defang(part).removed:
                 out.append(Sentence(part, seg.speaker, seg.start, len(out)))
     return out
 

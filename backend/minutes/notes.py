@@ -18,32 +18,34 @@ MAX_LIST = 8  # items per list in one window's notes: small models repeat themse
 MAX_TEXT = 400  # characters per item; the summary gets SUMMARY_CHARS
 SUMMARY_CHARS = 1500
 
-_STR = {"type": "string", "maxLength": MAX_TEXT}
+_STR = {"type": "string"}
 _LIST = {"type": "array", "items": _STR, "maxItems": MAX_LIST}
 
-# Every key required (the grammar then writes them in this order), lists may be empty
+# Every key required (the grammar then writes them in this order), lists may be empty. No maxLength:
+# llama.cpp unrolls it into one nested rule per character and refuses the grammar past ~2000 repetitions
+# (llama_cpp.server then crashed on the request); lengths are cut in `validate`, max_tokens bounds the rest.
 SCHEMA: dict = {
     "type": "object",
     "properties": {
-        "title": {"type": "string", "maxLength": 120},
-        "summary": {"type": "string", "maxLength": SUMMARY_CHARS},
+        "title": {"type": "string"},
+        "summary": {"type": "string"},
         "decisions": _LIST,
         "action_items": {
             "type": "array", "maxItems": MAX_LIST,
             "items": {"type": "object",
-                      "properties": {"owner": {"type": "string", "maxLength": 80}, "task": _STR,
-                                     "due": {"type": "string", "maxLength": 60}},
+                      "properties": {"owner": {"type": "string"}, "task": _STR,
+                                     "due": {"type": "string"}},
                       "required": ["owner", "task", "due"]},
         },
         "topics": {
             "type": "array", "maxItems": MAX_LIST,
             "items": {"type": "object",
-                      "properties": {"title": {"type": "string", "maxLength": 120},
-                                     "start": {"type": "string", "maxLength": 10}},
+                      "properties": {"title": {"type": "string"},
+                                     "start": {"type": "string"}},
                       "required": ["title", "start"]},
         },
         "open_questions": _LIST,
-        "names": {"type": "array", "items": {"type": "string", "maxLength": 60}, "maxItems": 12},
+        "names": {"type": "array", "items": {"type": "string"}, "maxItems": 12},
     },
     "required": ["title", "summary", "decisions", "action_items", "topics", "open_questions", "names"],
 }

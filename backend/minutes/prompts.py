@@ -51,8 +51,8 @@ sentences covering the whole meeting, in order: what was discussed, what was dec
 
 REDUCE_SCHEMA: dict = {
     "type": "object",
-    "properties": {"title": {"type": "string", "maxLength": 120},
-                   "summary": {"type": "string", "maxLength": 2000}},
+    "properties": {"title": {"type": "string"},
+                   "summary": {"type": "string"}},
     "required": ["title", "summary"],
 }
 
