@@ -146,6 +146,7 @@ class Settings:
     search: SearchSettings = field(default_factory=SearchSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    minutes_summary: MinutesSummarySettings = field(default_factory=lambda: MinutesSummarySettings())  # end of file
     confluence: ConfluenceSettings = field(default_factory=ConfluenceSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     slack: SlackSettings = field(default_factory=lambda: SlackSettings())  # defined at the end of the file
@@ -230,3 +231,19 @@ class MinutesSettings:
     retries: int = 3  # retryable failures (Confluence 5xx/429, Elasticsearch down) are retried this often
     retry_intervals: str = "30,120,600"  # seconds before each retry (rq Retry), comma-separated
     property_key: str = "lore-minutes"  # content property on the recording's page: which minutes exist
+
+
+@dataclass(frozen=True)
+class MinutesSummarySettings:
+    """How a transcript becomes minutes (backend/minutes/summarize.py): LLM call sizes and limits."""
+
+    # answer tokens per window's notes (JSON): 0.5B-1.5B models write ~250-400 tokens of notes for a
+    # 3k-token window; 512 leaves room without shrinking the window much in a 4k context
+    max_tokens: int = 512
+    summary_max_tokens: int = 256  # the final summary written from the windows' summaries
+    # transcript tokens per window; 0: as many as fit the model's context next to the prompt and answer
+    window_tokens: int = 0
+    # seconds per LLM call: a 3k-token prompt on a loaded 2-core CPU takes 30-90 s with the 0.5B model;
+    # past it that window falls back to extractive notes, while a server that is down fails at once
+    call_timeout: float = 300.0
+    max_items: int = 12  # per list (decisions, action items, topics, open questions) on the page

@@ -1,4 +1,5 @@
-"""`python -m backend.eval retrieval|answers --corpus C.jsonl --questions Q.jsonl ...`: measure Lore on any data.
+"""`python -m backend.eval retrieval|answers --corpus C.jsonl --questions Q.jsonl ...` and
+`python -m backend.eval minutes --meetings M.jsonl ...`: measure Lore on any data.
 
 `python -m backend.eval asr --manifest manifest.jsonl`: WER and real-time factor of the speech step.
 """
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     asr.add_argument("--spelling", help="whisper's english.json (British->American spellings) for the normaliser")
     asr.add_argument("--no-direct", action="store_true", help="skip the faster-whisper-directly comparison")
     asr.add_argument("--json", dest="json_out", help="write the report (with per-clip rows) here")
+    _add_minutes(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # its retries log tracebacks; we report once
@@ -59,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             report = run_retrieval(args.corpus, args.questions, modes_arg(args.mode), args.k, settings,
                                    keep=args.keep_index)
             print_retrieval(report)
+        elif args.command == "minutes":
+            from backend.eval.minutes import run_minutes
+
+            report = run_minutes(args, settings)
         else:
             from backend.eval.answers import run_answers
 
@@ -71,6 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(report, f, indent=2, default=str)
         print(f"report written to {args.json_out}")
     return 0
+
+
+def _add_minutes(sub) -> None:
+    p = sub.add_parser("minutes", help="ROUGE-1/2/L of generated minutes' summaries next to LEAD, and their time")
+    p.add_argument("--meetings", required=True, help="JSONL: {meeting_id, general_summary, turns: [{speaker, text}]}")
+    p.add_argument("--sample", type=int, default=0,
+                   help="summarise N meetings spread evenly over the file; the same N picks the same meetings")
+    p.add_argument("--json", dest="json_out", help="write the full report (with per-meeting rows) here")
 
 
 if __name__ == "__main__":
