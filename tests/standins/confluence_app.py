@@ -42,6 +42,7 @@ from tests.standins.confluence_state import (
     RequestRecord,
     User,
 )
+from tests.standins.confluence_write import register_write_routes
 
 __all__ = ["ConfluenceState", "Clock", "User", "create_app", "serve", "StandinServer", "seed_from_wiki",
            "second_sync"]
@@ -197,47 +198,7 @@ def create_app(state: ConfluenceState) -> Flask:
                                      author=g.user.account_id)
             return jsonify(content_json(state, item, {"space", "version", "body", "body.storage", "ancestors"}))
 
-    @api.put("/rest/api/content/<content_id>")
-    def update_content(content_id: str):
-        body = request.get_json(force=True)
-        with state.lock:
-            item = find(content_id)
-            number = int((body.get("version") or {}).get("number", 0))
-            if number != item.version + 1:
-                return _error(409, f"Version must be incremented on update. Current version is: {item.version}")
-            title = (body.get("title") or item.title).strip()
-            if title != item.title and any(c.space == item.space and c.title == title and c.type == "page"
-                                           for c in state.contents.values()):
-                return _error(400, f"A page with this title already exists: A page already exists with the title "
-                                   f"{title} in this space")
-            storage = ((body.get("body") or {}).get("storage") or {}).get("value")
-            state.edit(content_id, body=storage, title=title)
-            item.author = g.user.account_id
-            return jsonify(content_json(state, item, {"space", "version", "ancestors"}))
-
-    @api.get("/rest/api/content/<content_id>/child/page")
-    def child_pages(content_id: str):
-        with state.lock:
-            find(content_id)
-            rows = sorted((c for c in state.contents.values() if c.type == "page" and c.parent_id == content_id
-                           and visible(c)), key=lambda c: int(c.id))
-            ex = expands(request.args.get("expand"))
-            return _page(state, rows, lambda c: content_json(state, c, ex), cursor_style=False)
-
-    @api.put("/rest/api/content/<content_id>/restriction")
-    def set_restrictions(content_id: str):
-        body = request.get_json(force=True)
-        ops = body if isinstance(body, list) else body.get("results", [])
-        with state.lock:
-            item = find(content_id)
-            for op in ops:
-                if op.get("operation") != "read":
-                    continue  # the stand-in models read restrictions only
-                subjects = op.get("restrictions") or {}
-                users = {u.get("accountId") or u.get("userKey") or u.get("username") for u in subjects.get("user", [])}
-                groups = {gr.get("name") for gr in subjects.get("group", [])}
-                state.restrict(item.id, users={u for u in users if u}, groups={gr for gr in groups if gr})
-            return jsonify({"results": [restrictions_json(state, item)], "size": 1})
+    register_write_routes(api, state, find, visible)
 
     @api.get("/rest/api/content/<content_id>/child/comment")
     def comments(content_id: str):
