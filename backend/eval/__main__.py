@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     asr.add_argument("--compute-type", help="CTranslate2 compute type (default LORE_MINUTES_COMPUTE_TYPE)")
     asr.add_argument("--spelling", help="whisper's english.json (British->American spellings) for the normaliser")
     asr.add_argument("--no-direct", action="store_true", help="skip the faster-whisper-directly comparison")
+    asr.add_argument("--repeat", type=int, default=1, help="time each clip N times, keep the fastest (a busy box)")
     asr.add_argument("--json", dest="json_out", help="write the report (with per-clip rows) here")
     _add_minutes(sub)
     args = parser.parse_args(argv)
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             from backend.eval.asr import print_asr, run_asr
 
             report = run_asr(args.manifest, settings, model=args.model, compute_type=args.compute_type,
-                             spelling=args.spelling, direct=not args.no_direct)
+                             spelling=args.spelling, direct=not args.no_direct, repeat=args.repeat)
             print_asr(report)
         elif args.command == "retrieval":
             from backend.eval.retrieval import modes_arg, print_retrieval, run_retrieval
