@@ -114,14 +114,16 @@ class LLMClient:
     # ---- chat ---------------------------------------------------------------------------------
 
     def chat(self, messages: Sequence[dict], *, max_tokens: int | None = None, temperature: float | None = None,
-             stop: Sequence[str] | None = None, seed: int | None = None, deadline: Deadline | None = None) -> str:
+             stop: Sequence[str] | None = None, seed: int | None = None, deadline: Deadline | None = None,
+             response_format: dict | None = None) -> str:
         return "".join(self.stream(messages, max_tokens=max_tokens, temperature=temperature, stop=stop, seed=seed,
-                                   deadline=deadline))
+                                   deadline=deadline, response_format=response_format))
 
     def stream(self, messages: Sequence[dict], *, max_tokens: int | None = None, temperature: float | None = None,
                stop: Sequence[str] | None = None, seed: int | None = None,
-               deadline: Deadline | None = None) -> Iterator[str]:
-        """Yield the reply's text deltas. Raises before the first delta, or mid-way when the deadline passes."""
+               deadline: Deadline | None = None, response_format: dict | None = None) -> Iterator[str]:
+        """Yield the reply's text deltas. Raises before the first delta, or mid-way when the deadline passes.
+        `response_format`: passed through as the server's structured-output request (see `json_format`)."""
         deadline = deadline or Deadline(self.settings.timeout)
         params = {
             "model": self.settings.model,
@@ -130,6 +132,8 @@ class LLMClient:
             "stop": list(stop) if stop else None,
             "seed": seed,
         }
+        if response_format is not None:
+            params["response_format"] = response_format
         pump = _Pump(self, list(messages), params, deadline)
         pump.start()
         answered = False
@@ -247,6 +251,14 @@ class LLMClient:
         if lim.max_input_tokens:
             budget = min(budget, lim.max_input_tokens)
         return max(budget, 0)
+
+    def json_format(self, schema: dict) -> dict:
+        """The `response_format` that makes this server answer JSON matching `schema`: TGI takes
+        {"type": "json", "value": schema}; llama.cpp (llama-server and llama_cpp.server) takes a schema beside
+        "json_object" and turns it into a grammar; others at least get JSON mode. Callers validate anyway."""
+        if self.limits().source == "tgi":
+            return {"type": "json", "value": schema}
+        return {"type": "json_object", "schema": schema}
 
     def _probe_limits(self) -> Limits:
         if self.settings.context_window > 0:

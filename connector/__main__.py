@@ -176,7 +176,6 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     if not rows and not channel_rows:
         print("No spaces or channels are configured: add one with `python -m connector spaces add KEY` or "
               "`python -m connector channels add C0123`.")
-        return EXIT_OK
     rows += channel_rows
     for row in rows:
         state, report = row["state"], row["state"].get("last_report") or {}
@@ -201,7 +200,19 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
                   "finds them readable again, or are deleted once the prune may")
         if state["last_error"]:
             print(f"  last error: {state['last_error']}")
+    _print_minutes_jobs(settings)
     return EXIT_OK
+
+
+def _print_minutes_jobs(settings: Settings) -> None:
+    """The recordings handed to the minutes worker (by name: backend.minutes reads rq, the connector never runs it)."""
+    from backend.errors import LoreError
+    from backend.minutes.status import list_jobs, render
+
+    try:
+        print(render(list_jobs(settings)))
+    except LoreError as exc:
+        print(f"minutes jobs: unknown ({exc.message})")
 
 
 def _spaces(args: argparse.Namespace, settings: Settings) -> int:

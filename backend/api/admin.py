@@ -6,6 +6,7 @@
         helpful / not-helpful votes (newest first, each with its question, answer, sources, asker, voter,
         channel and time) plus `total`, `helpful`, `not_helpful` and `helpful_rate` (helpful / all votes,
         null with no votes) over the window `since` (default: all time); `size` 1-100 (20), `from` to page.
+    GET /api/admin/jobs     minutes jobs, newest first: state, progress, stage, reason, minutes page link
 
 A space left out of a PUT is purged from the index, and a space marked `enabled: false` is hidden from every
 reader, before the configuration changes: neither waits for a sync (backend/visibility.py).
@@ -154,3 +155,11 @@ def status() -> Response:
 def feedback() -> Response:
     query = FeedbackQuery.parse(request.args)
     return jsonify(_admin().feedback().report(query))
+
+
+@admin_bp.get("/jobs")
+def jobs() -> Response:
+    """Minutes jobs (backend/minutes/status.py): state, progress, stage, reason and the minutes page link."""
+    from backend.minutes.status import list_jobs
+
+    return jsonify({"jobs": list_jobs(_admin().settings)})

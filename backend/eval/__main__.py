@@ -1,6 +1,9 @@
-"""`python -m backend.eval retrieval|answers --corpus C.jsonl --questions Q.jsonl ...`: measure Lore on any data.
+"""`python -m backend.eval retrieval|answers --corpus C.jsonl --questions Q.jsonl ...` and
+`python -m backend.eval minutes --meetings M.jsonl ...`: measure Lore on any data.
 
 `python -m backend.eval all [--json out.json]`: every evaluation set built from the shared data, one table.
+
+`python -m backend.eval asr --manifest manifest.jsonl`: WER and real-time factor of the speech step.
 """
 
 from __future__ import annotations
@@ -43,6 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     every.add_argument("--index-prefix", metavar="PREFIX",
                        help="keep each corpus's index as PREFIX<corpus>-<fingerprint> and reuse it next time")
     every.add_argument("--embed-cache", metavar="DIR", help="reuse chunk embeddings stored in DIR across runs")
+    asr = sub.add_parser("asr", help="WER (Whisper's English normaliser, corpus level) and real-time factor")
+    asr.add_argument("--manifest", required=True, help="JSONL: {id, audio (path beside the manifest), reference}")
+    asr.add_argument("--model", help="speech model (default LORE_MINUTES_MODEL)")
+    asr.add_argument("--compute-type", help="CTranslate2 compute type (default LORE_MINUTES_COMPUTE_TYPE)")
+    asr.add_argument("--spelling", help="whisper's english.json (British->American spellings) for the normaliser")
+    asr.add_argument("--no-direct", action="store_true", help="skip the faster-whisper-directly comparison")
+    asr.add_argument("--repeat", type=int, default=1, help="time each clip N times, keep the fastest (a busy box)")
+    asr.add_argument("--json", dest="json_out", help="write the report (with per-clip rows) here")
+    _add_minutes(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # its retries log tracebacks; we report once
@@ -67,12 +79,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: no evaluation set has its data under {shared}", file=sys.stderr)
                 return 1
             print(table(report))
+        elif args.command == "asr":
+            from backend.eval.asr import print_asr, run_asr
+
+            report = run_asr(args.manifest, settings, model=args.model, compute_type=args.compute_type,
+                             spelling=args.spelling, direct=not args.no_direct, repeat=args.repeat)
+            print_asr(report)
         elif args.command == "retrieval":
             from backend.eval.retrieval import modes_arg, print_retrieval, run_retrieval
 
             report = run_retrieval(args.corpus, args.questions, modes_arg(args.mode), args.k, settings,
                                    keep=args.keep_index)
             print_retrieval(report)
+        elif args.command == "minutes":
+            from backend.eval.minutes import run_minutes
+
+            report = run_minutes(args, settings)
         else:
             from backend.eval.answers import run_answers
 
@@ -85,6 +107,14 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(report, f, indent=2, default=str)
         print(f"report written to {args.json_out}")
     return 0
+
+
+def _add_minutes(sub) -> None:
+    p = sub.add_parser("minutes", help="ROUGE-1/2/L of generated minutes' summaries next to LEAD, and their time")
+    p.add_argument("--meetings", required=True, help="JSONL: {meeting_id, general_summary, turns: [{speaker, text}]}")
+    p.add_argument("--sample", type=int, default=0,
+                   help="summarise N meetings spread evenly over the file; the same N picks the same meetings")
+    p.add_argument("--json", dest="json_out", help="write the full report (with per-meeting rows) here")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,35 @@ say "alice asks the same question on Slack (a signed /ask to the bot; its answer
   --secret "$DEMO_SECRET" --user alice --timeout "${LORE_SLACK_DEMO_TIMEOUT:-180}" "$Q" \
   || die "the Slack answer did not arrive; see $BOT_LOG"
 
+  Admin pages: http://127.0.0.1:$WEB_PORT/admin   (sign in with the admin token: $LORE_API_ADMIN_TOKEN)
+               the sample spaces TOC, MEET and REP are synced; "Sync changes" re-syncs one
+  Ask page:    http://127.0.0.1:$WEB_PORT/ask     (pick alice, bob or carol: each sees their own pages)
+======================================================================================
+
+MSG
+=======
+# --- Minutes (issue #10): the sync above handed the sample recording to the `minutes` queue; a worker turns it
+# into a minutes page under the recording's page on the stand-in (transcript indexed, exactly once per version).
+say "starting the minutes worker (rq worker minutes) and waiting for the sample recording's minutes page"
+bash infra/local/worker.sh start
+"$PY" - "${LORE_MINUTES_DEMO_TIMEOUT:-900}" <<'PYEOF' || die "no minutes page; see $LORE_STATE/logs/minutes-worker.log"
+import sys, time
+from backend.minutes.status import list_jobs
+from backend.settings import Settings
+settings, deadline = Settings.from_env(), time.monotonic() + float(sys.argv[1])
+while time.monotonic() < deadline:
+    jobs = list_jobs(settings)
+    done = [j for j in jobs if j["state"] in ("finished", "failed")]
+    if jobs and len(done) == len(jobs):
+        for j in jobs:
+            print(f"{j['title']}: {j['state']}", j["minutes_url"] or j["reason"])
+        sys.exit(0 if any(j["minutes_url"] for j in jobs) else 1)
+    print("  " + ", ".join(f"{j['id']}: {j['stage'] or j['state']} {float(j['progress']) * 100:.0f}%" for j in jobs),
+          file=sys.stderr)
+    time.sleep(10)
+sys.exit("the minutes job did not finish in time")
+PYEOF
+
 # ---- Admin and ask pages (backend/web) --------------------------------------------------------------------
 # The backend's pages on localhost: the admin pages (spaces, sync status and buttons, feedback, health, jobs)
 # and the ask page, where the demo lets you pick one of the stand-in's users. A sync worker runs the sync
@@ -103,14 +132,7 @@ echo $! >"$WEB_PIDFILE"
 wait_http "the Lore web server" "http://127.0.0.1:$WEB_PORT/admin/sign-in" 120 "$WEB_LOG" || die "the Lore web server did not start; see $WEB_LOG"
 cat >&2 <<MSG
 
-================================ Lore in your browser ================================
-  Admin pages: http://127.0.0.1:$WEB_PORT/admin   (sign in with the admin token: $LORE_API_ADMIN_TOKEN)
-               the sample spaces TOC, MEET and REP are synced; "Sync changes" re-syncs one
-  Ask page:    http://127.0.0.1:$WEB_PORT/ask     (pick alice, bob or carol: each sees their own pages)
-======================================================================================
-
-MSG
-
+================================ Lore in your browser =========================
 say "done. Try: .venv/bin/python -m backend ask \"...\" --user-email bob@example.com"
 say "services keep running; stop them and the stand-ins and bot with: bash infra/local/services.sh stop"
 say "(or only the demo's processes: kill \$(cat $PIDFILE $SLACK_PIDFILE $BOT_PIDFILE))"

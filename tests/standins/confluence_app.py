@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from tests.standins.confluence_state import (
     RequestRecord,
     User,
 )
+from tests.standins.confluence_write import register_write_routes
 
 __all__ = ["ConfluenceState", "Clock", "User", "create_app", "serve", "StandinServer", "seed_from_wiki",
            "second_sync"]
@@ -118,6 +120,9 @@ def create_app(state: ConfluenceState) -> Flask:
     def _log_status(resp: Response) -> Response:
         if "record" in g:
             g.record.status = resp.status_code
+            delay = state.take_delay(request.method, g.record.path)
+            if delay:  # the change is made, the answer is late: a client may die before it hears it
+                time.sleep(delay)
         return resp
 
     def visible(item: Content | None) -> bool:
@@ -198,6 +203,8 @@ def create_app(state: ConfluenceState) -> Flask:
             item = state.add_content(body.get("type", "page"), key, title, storage, str(parent) if parent else None,
                                      author=g.user.account_id)
             return jsonify(content_json(state, item, {"space", "version", "body", "body.storage", "ancestors"}))
+
+    register_write_routes(api, state, find, visible)
 
     @api.get("/rest/api/content/<content_id>/child/comment")
     def comments(content_id: str):

@@ -143,6 +143,7 @@ class ConfluenceState:
         self.attachments: dict[str, Attachment] = {}
         self.properties: dict[tuple[str, str], dict] = {}
         self.faults: list[Fault] = []
+        self.delays: list[list[Any]] = []  # [method, path, seconds, count]: answers held back
         self.requests: list[RequestRecord] = []
         self.lock = threading.RLock()
         self.seed: Any = None  # the SeedResult of seed_from_wiki, for second_sync
@@ -320,6 +321,19 @@ class ConfluenceState:
         if user is None or (email is not None and user.email.lower() != email.lower()):
             return None
         return user
+
+    def delay(self, method: str, route: str, seconds: float, count: int = 1) -> None:
+        """Hold back the next `count` answers to `method` on exactly the path `route`, after the change is made."""
+        with self.lock:
+            self.delays.append([method, route, seconds, count])
+
+    def take_delay(self, method: str, path: str) -> float:
+        with self.lock:
+            for entry in self.delays:
+                if entry[3] > 0 and entry[0] == method and entry[1] == path:
+                    entry[3] -= 1
+                    return entry[2]
+        return 0.0
 
     def take_fault(self, method: str, full_path: str, limit: int | None) -> Fault | None:
         for fault in self.faults:
