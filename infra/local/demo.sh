@@ -79,13 +79,6 @@ say "alice asks the same question on Slack (a signed /ask to the bot; its answer
   --secret "$DEMO_SECRET" --user alice --timeout "${LORE_SLACK_DEMO_TIMEOUT:-180}" "$Q" \
   || die "the Slack answer did not arrive; see $BOT_LOG"
 
-  Admin pages: http://127.0.0.1:$WEB_PORT/admin   (sign in with the admin token: $LORE_API_ADMIN_TOKEN)
-               the sample spaces TOC, MEET and REP are synced; "Sync changes" re-syncs one
-  Ask page:    http://127.0.0.1:$WEB_PORT/ask     (pick alice, bob or carol: each sees their own pages)
-======================================================================================
-
-MSG
-=======
 # --- Minutes (issue #10): the sync above handed the sample recording to the `minutes` queue; a worker turns it
 # into a minutes page under the recording's page on the stand-in (transcript indexed, exactly once per version).
 say "starting the minutes worker (rq worker minutes) and waiting for the sample recording's minutes page"
@@ -132,7 +125,14 @@ echo $! >"$WEB_PIDFILE"
 wait_http "the Lore web server" "http://127.0.0.1:$WEB_PORT/admin/sign-in" 120 "$WEB_LOG" || die "the Lore web server did not start; see $WEB_LOG"
 cat >&2 <<MSG
 
-================================ Lore in your browser =========================
+================================ Lore in your browser ================================
+  Admin pages: http://127.0.0.1:$WEB_PORT/admin   (sign in with the admin token: $LORE_API_ADMIN_TOKEN)
+               the sample spaces TOC, MEET and REP are synced; "Sync changes" re-syncs one
+  Ask page:    http://127.0.0.1:$WEB_PORT/ask     (pick alice, bob or carol: each sees their own pages)
+======================================================================================
+
+MSG
+
 say "done. Try: .venv/bin/python -m backend ask \"...\" --user-email bob@example.com"
 say "services keep running; stop them and the stand-ins and bot with: bash infra/local/services.sh stop"
 say "(or only the demo's processes: kill \$(cat $PIDFILE $SLACK_PIDFILE $BOT_PIDFILE))"

@@ -28,6 +28,7 @@ case "${1:-}" in
   stop)
     # demo.sh's processes first (they use the services): each only if its pid file names it
     for demo in "the Lore web server:web:backend.api:create_app" "the sync worker:sync-worker:rq.cli worker" \
+                "the minutes worker:minutes-worker:rq worker" \
                 "the Slack bot:slack-bot:-m bot" "the Slack stand-in:slack-standin:slack_cli" \
                 "the Confluence stand-in:confluence-standin:confluence_cli"; do
       IFS=: read -r name file pattern <<<"$demo"
