@@ -5,6 +5,7 @@ JavaScript, beside the JSON API (backend/api) in the same app. `backend.api.crea
     views_admin.py  spaces, sync status and buttons, feedback, health, jobs
     views_ask.py    the question box, answers streamed as the model writes them
     data.py         gathers what the admin pages show from the stores, the queues and the services
+    channels.py     the Slack channel half of the spaces page (the live list, "readable by everyone")
     queues.py       rq: start a sync by job name, read jobs and their progress
     chart.py        the feedback chart as inline SVG (no script, no CDN: the pages work air-gapped)
 """
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "lore_web"
 CONFLUENCE_TIMEOUT = 5.0  # seconds per Confluence call a page makes (the space list, the token check)
+SLACK_TIMEOUT = 5.0  # seconds per Slack call a page makes (the channel list)
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
@@ -52,6 +54,32 @@ class WebContext:
 
             self._built["store"] = SpaceStore(self.services.es, self.settings.es)
         return self._built["store"]
+
+    def channels(self):
+        """The configured Slack channels (keys `slack:<C>`), with the spaces' state and status machinery."""
+        if "channels" not in self._built:
+            from backend.channel_config import ChannelStore
+
+            self._built["channels"] = ChannelStore(self.services.es, self.settings.es)
+        return self._built["channels"]
+
+    def store_for(self, key: str):
+        """The store that configures `key`: the channels' for `slack:<C>`, else the spaces'."""
+        from backend.channel_config import KEY_PREFIX
+
+        return self.channels() if key.startswith(KEY_PREFIX) else self.store()
+
+    def slack(self):
+        """A Slack client with a short timeout and one retry (a page is waiting), or None without a bot token."""
+        if "slack" not in self._built:
+            client = None
+            if self.settings.slack.bot_token:
+                from backend.slack.client import SlackChannels
+
+                client = SlackChannels(replace(self.settings.slack, timeout=SLACK_TIMEOUT),
+                                       replace(self.settings.slack_source, max_retries=1))
+            self._built["slack"] = client
+        return self._built["slack"]
 
     def feedback(self):
         return self.services.feedback
