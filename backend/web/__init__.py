@@ -2,6 +2,7 @@
 JavaScript, beside the JSON API (backend/api) in the same app. `backend.api.create_app` calls `init_app`.
 
     auth.py         who is signed in (Authenticator: the admin token; demo users), CSRF
+    throttle.py     refuses an address that sent too many wrong admin tokens, for a while
     views_admin.py  spaces, sync status and buttons, feedback, health, jobs
     views_ask.py    the question box, answers streamed as the model writes them
     data.py         gathers what the admin pages show from the stores, the queues and the services
@@ -23,6 +24,7 @@ from flask import Blueprint, Flask, Response, request
 from backend.settings import Settings
 from backend.web.auth import AdminTokenAuthenticator, Authenticator, DemoUserAuthenticator, check_csrf, csrf_token
 from backend.web.queues import Queues
+from backend.web.throttle import SignInThrottle
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class WebContext:
     services: Any  # backend.api.services.Services: es, answerer, identity, llm, embedder...
     queues: Queues
     authenticators: dict[str, Authenticator]
+    throttle: SignInThrottle
     _built: dict[str, Any] = field(default_factory=dict)
 
     def store(self):
@@ -110,7 +113,8 @@ def init_app(app: Flask, settings: Settings, services: Any) -> None:
                       PERMANENT_SESSION_LIFETIME=timedelta(hours=web.session_hours))
     app.extensions[EXTENSION] = WebContext(
         settings, services, Queues(settings.redis_url, web.sync_queue),
-        {"admin": AdminTokenAuthenticator(settings.api.admin_token), "user": DemoUserAuthenticator(web.demo_users)})
+        {"admin": AdminTokenAuthenticator(settings.api.admin_token), "user": DemoUserAuthenticator(web.demo_users)},
+        SignInThrottle(web.sign_in_attempts, web.sign_in_lockout_minutes * 60))
     from backend.web import views_admin, views_ask  # noqa: F401 - their routes attach to `bp`
 
     if bp.name not in app.blueprints:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -13,6 +14,7 @@ from backend.web import EXTENSION, bp, data
 from backend.web.channels import channel_choices, channels_from_form
 from backend.web.auth import SignInRefused, sign_in, sign_out, signed_in
 from backend.web.chart import rate_chart
+from backend.web.throttle import refusal
 from backend.web.queues import MINUTES_QUEUE
 
 log = logging.getLogger(__name__)
@@ -67,16 +69,24 @@ def home() -> Response:
 
 @bp.route("/admin/sign-in", methods=["GET", "POST"], endpoint="sign_in")
 def sign_in_page():
-    auth = ctx().authenticators["admin"]
-    error, status = auth.unavailable(), 200
+    auth, throttle = ctx().authenticators["admin"], ctx().throttle
+    error, status, headers = auth.unavailable(), 200, {}
+    client = request.remote_addr or "unknown"
     if request.method == "POST" and not error:
-        try:
-            sign_in(auth.authenticate(request.form), auth)
-            return redirect(_safe_next(request.form.get("next")))
-        except SignInRefused as exc:
-            error, status = exc.message, 401
-            log.info("admin sign-in refused", extra={"remote": request.remote_addr})
-    return page("sign_in.html", title="Sign in", error=error, next=request.values.get("next", "")), status
+        wait_s = throttle.wait_s(client)
+        if wait_s:  # refused before the token is even compared: guessing gets nowhere while it lasts
+            error, status, headers = refusal(wait_s), 429, {"Retry-After": str(math.ceil(wait_s))}
+            log.warning("admin sign-in throttled", extra={"remote": client})
+        else:
+            try:
+                sign_in(auth.authenticate(request.form), auth)
+                throttle.succeeded(client)
+                return redirect(_safe_next(request.form.get("next")))
+            except SignInRefused as exc:
+                throttle.failed(client)
+                error, status = exc.message, 401
+                log.info("admin sign-in refused", extra={"remote": client})
+    return page("sign_in.html", title="Sign in", error=error, next=request.values.get("next", "")), status, headers
 
 
 @bp.post("/admin/sign-out", endpoint="sign_out")

@@ -227,3 +227,27 @@ def test_a_private_channel_cannot_be_made_readable_by_everyone(web_settings: Set
         saved = {c.channel: c.public for c in store.list_spaces()}
         assert saved == {"C0TOWN": True, "C0BOARD": False}
         assert "#town-square" in resp.text and "everyone (a public channel)" in resp.text  # on the sync page
+
+
+def test_repeated_wrong_admin_tokens_from_one_address_are_refused_for_a_while(web_settings: Settings,
+                                                                               es: Elasticsearch) -> None:
+    import time
+
+    lockout_s = 3
+    settings = replace(web_settings, web=replace(web_settings.web, sign_in_attempts=3,
+                                                 sign_in_lockout_minutes=lockout_s / 60))
+    app = create_app(settings, services=Services(settings, es=es))
+    guesser, admin = app.test_client(), app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    admin.environ_base["REMOTE_ADDR"] = "198.51.100.2"
+    for _ in range(3):
+        resp = sign_in(guesser, token="a-guess")
+        assert resp.status_code == 401 and "That admin token is not right" in resp.text
+    resp = sign_in(guesser)  # now even the right token is refused from that address
+    assert resp.status_code == 429
+    assert "Too many wrong admin tokens from this computer. Wait 1 minute and try again." in resp.text
+    assert 0 < int(resp.headers["Retry-After"]) <= lockout_s
+    assert guesser.get("/admin/sync").status_code == 302  # not signed in
+    assert sign_in(admin).status_code == 302  # another address signs in as usual
+    time.sleep(lockout_s + 0.2)
+    assert sign_in(guesser).status_code == 302  # the window has passed
