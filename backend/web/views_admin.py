@@ -11,11 +11,11 @@ from werkzeug.exceptions import HTTPException
 
 from backend.errors import LoreError
 from backend.web import EXTENSION, bp, data
-from backend.web.channels import channel_choices, channels_from_form
 from backend.web.auth import SignInRefused, sign_in, sign_out, signed_in
+from backend.web.channels import channel_choices, channels_from_form
 from backend.web.chart import rate_chart
-from backend.web.throttle import refusal
 from backend.web.queues import MINUTES_QUEUE
+from backend.web.throttle import refusal
 
 log = logging.getLogger(__name__)
 

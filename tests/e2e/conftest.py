@@ -32,8 +32,8 @@ from backend.settings import Settings, WebSettings
 from tests.conftest import REPO
 from tests.integration.slack_bot import confluence_directory
 from tests.standins import confluence_app, slack_app
-from tests.standins.slack_channels import seed_channels
 from tests.standins.confluence_app import _QuietHandler
+from tests.standins.slack_channels import seed_channels
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = REPO / "build" / "screenshots"
