@@ -4,8 +4,8 @@ token, until the oldest of those failures is that old. A right token clears the 
 
 In-process and bounded: at most MAX_CLIENTS addresses are remembered (the least recently seen is forgotten first),
 each with at most `attempts` timestamps, so a flood of addresses cannot grow the memory. Each process (worker)
-counts on its own; behind a reverse proxy every client has the proxy's address unless the app is told the real one
-(werkzeug's ProxyFix), and then one person's wrong tokens lock everyone out for the lockout time.
+counts on its own. Behind a reverse proxy every client has the proxy's address (Lore installs no ProxyFix), so one
+person's wrong tokens lock every admin out for the lockout time.
 """
 
 from __future__ import annotations
