@@ -264,6 +264,11 @@ class WebSettings:
     # the day the Confluence API token or PAT expires (YYYY-MM-DD, shown when it is created): Confluence does
     # not report it through the API, so the health page counts down from this date and warns two weeks ahead
     confluence_token_expires: str = ""
+    # admin sign-in throttling (backend/web/throttle.py): this many wrong admin tokens from one address within
+    # the lockout window refuse that address (even the right token) until the window has passed; brute-forcing a
+    # random token is then hopeless, while an admin who mistyped waits minutes, not hours
+    sign_in_attempts: int = 5
+    sign_in_lockout_minutes: float = 15.0
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""rq jobs the backend enqueues by name (it never imports the connector): `connector.jobs.sync_space`.
+"""rq jobs the backend enqueues by name (it never imports the connector): `connector.jobs.sync_space`, for a
+Confluence space (`TOC`) or a Slack channel (`slack:C0123`: the channel's runner, connector/slack/sync.py).
 
     rq worker sync            # run from the repository root, with the same LORE_* settings as the backend
 
@@ -19,6 +20,7 @@ from connector.runner import Progress
 log = logging.getLogger(__name__)
 
 SYNC_JOB = "connector.jobs.sync_space"  # the name backend/web/queues.py enqueues
+CHANNEL_PREFIX = "slack:"  # backend/channel_config.py KEY_PREFIX: a channel configured as a space key
 META_EVERY_S = 0.5  # progress writes to Redis at most this often while indexing (phase changes always go)
 
 
@@ -50,19 +52,20 @@ class JobProgress:
 
 
 def sync_space(key: str, full: bool = False) -> dict:
-    """Sync configured space `key` (a full pass when `full`); returns the space's report as a dict."""
+    """Sync configured space or channel `key` (a full pass when `full`); returns its report as a dict."""
     from rq import get_current_job
 
     progress = JobProgress(get_current_job())
     try:
-        report = _sync(Settings.from_env(), key, full, progress)
+        sync = _sync_channel if key.startswith(CHANNEL_PREFIX) else _sync
+        report = sync(Settings.from_env(), key, full, progress)
     except LoreError as exc:
         progress.save(reason=exc.message)
         raise
     if report["status"] not in ("ok", "partial"):
         reason = report.get("last_error") or f"the sync ended {report['status']}"
         progress.save(reason=reason)
-        raise SyncFailed(f"Space {key}: {reason}")
+        raise SyncFailed(f"{_what(key)}: {reason}")
     return report
 
 
@@ -95,3 +98,34 @@ def _sync(settings: Settings, key: str, full: bool, progress: JobProgress) -> di
         source.close()  # removes the run's private attachment directory
     log.info("sync job done", extra={"space": key, "status": report.status, "pages": report.pages})
     return report.to_dict()
+
+
+def _sync_channel(settings: Settings, key: str, full: bool, progress: JobProgress) -> dict:
+    from backend.channel_config import ChannelStore
+    from backend.embeddings import Embedder
+    from backend.es import connect
+    from backend.slack.client import SlackChannels
+    from connector.slack.sync import slack_runner
+
+    es = connect(settings.es)
+    store = ChannelStore(es, settings.es)
+    channel = store.get_space(key)
+    if channel is None:
+        raise SyncFailed(f"{_what(key)} is not configured any more: choose it again on the Spaces page.")
+    if not channel.enabled:  # as for a space: a sync would show the hidden channel again
+        raise SyncFailed(f"{_what(key)} is disabled: enable it before syncing it.")
+    progress.save(progress={"space": key, "phase": "starting", "done": 0, "total": 0})
+    if not settings.slack.bot_token:
+        raise SyncFailed("No Slack bot token is configured for the sync worker: set LORE_SLACK_BOT_TOKEN where "
+                         "`rq worker` runs.")
+    client = SlackChannels(settings.slack, settings.slack_source)
+    client.workspace_url()  # a wrong URL or a revoked token fails in a second, before the model loads
+    embedder = Embedder(settings.embed, settings.cache_dir)
+    runner = slack_runner(settings, es, embedder, store=store, client=client, progress=progress.update)
+    report = runner.sync_space(channel, full)
+    log.info("sync job done", extra={"space": key, "status": report.status, "pages": report.pages})
+    return report.to_dict()
+
+
+def _what(key: str) -> str:
+    return f"Channel {key.removeprefix(CHANNEL_PREFIX)}" if key.startswith(CHANNEL_PREFIX) else f"Space {key}"

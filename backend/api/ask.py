@@ -3,7 +3,8 @@
 SSE events: `notice` {message}, `sources` {sources}, `token` {text}, `done` {answer} (the checked answer:
 clients replace the streamed text with `answer.text`), `error` {error}. Between events that are slow to come
 (the model reading a 3-4k-token prompt on a CPU takes 20 s and more) a `: keep-alive` comment line is sent
-every `LORE_API_SSE_KEEPALIVE_SECONDS`, which SSE clients ignore.
+every `LORE_API_SSE_KEEPALIVE_SECONDS`, which SSE clients ignore. `sse_stream` writes that text from the answer
+pipeline's events; the ask page (backend/web/views_ask.py) streams its answers with it too.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def ask():
         return jsonify(answerer.ask(question, identities, history).to_dict())
     events = answerer.ask_stream(question, identities, history)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # proxies must not buffer the stream
-    stream_out = _sse(events, svc.settings.api.sse_keepalive_seconds)
+    stream_out = sse_stream(events, svc.settings.api.sse_keepalive_seconds)
     return Response(stream_with_context(stream_out), mimetype="text/event-stream", headers=headers)
 
 
@@ -84,7 +85,7 @@ KEEPALIVE = ": keep-alive\n\n"
 _END = object()
 
 
-def _sse(events: Iterator[dict], keepalive_s: float) -> Iterator[str]:
+def sse_stream(events: Iterator[dict], keepalive_s: float) -> Iterator[str]:
     """Events as SSE text; a keep-alive comment whenever `keepalive_s` pass without one.
 
     The answer pipeline blocks while the model reads the prompt, so it runs in a thread that hands events over

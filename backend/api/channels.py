@@ -20,6 +20,7 @@ from flask import Blueprint, Response, jsonify, request
 from backend.api import admin
 from backend.channel_config import ChannelConfig, ChannelStore, hide_channel, purge_channel
 from backend.errors import BadRequest, ConfigError, LoreError
+from backend.settings import Settings
 from backend.visibility import hidden_count
 
 log = logging.getLogger(__name__)
@@ -57,31 +58,42 @@ def put_channels() -> Response:
     if len(items) > MAX_CHANNELS:
         raise BadRequest(f"{len(items)} channels is more than the {MAX_CHANNELS} this endpoint accepts at once.")
     channels = [ChannelConfig.parse(item) for item in items]
+    return jsonify(apply_channels(_store(), admin._admin().settings, channels))
+
+
+@bp.get("/available")
+def available() -> Response:
+    settings = admin._admin().settings
+    return jsonify({"channels": available_channels(settings, _store())})
+
+
+# ---- shared with the admin pages (backend/web): the page calls these, never this HTTP API -----------------
+
+def apply_channels(store: ChannelStore, settings: Settings, channels: list[ChannelConfig]) -> dict:
+    """Make `channels` exactly the indexed set: purge those left out and hide the disabled ones first."""
     keys = [c.key for c in channels]
     duplicates = sorted({c.channel for c in channels if keys.count(c.key) > 1})
     if duplicates:
         raise BadRequest(f"Channel(s) listed twice: {', '.join(duplicates)}.")
-    settings = admin._admin().settings
-    store = _store()
     before = [c.key for c in store.list_spaces()]
     # out of sight first, then out of the configuration (as PUT /api/admin/spaces does)
     purged = {k.removeprefix("slack:"): purge_channel(store.es, settings, k) for k in before if k not in keys}
     hidden = {c.channel: len(hide_channel(store.es, settings, c.key)) for c in channels if not c.enabled}
     saved = store.replace_spaces(channels)
     log.info("indexed channels replaced", extra={"channels": keys, "purged": purged, "hidden": hidden})
-    return jsonify({"channels": [c.to_dict() for c in saved], "purged_chunks": purged, "hidden_documents": hidden})
+    return {"channels": [c.to_dict() for c in saved], "purged_chunks": purged, "hidden_documents": hidden}
 
 
-@bp.get("/available")
-def available() -> Response:
+def available_channels(settings: Settings, store: ChannelStore, client=None) -> list[dict]:
+    """The live channels Lore's bot can see (conversations.list), each marked `configured` when indexed.
+    ConfigError without a bot token; the Slack client's errors (ServiceUnavailable, SourceAuthError...) pass."""
     from backend.slack.client import SlackChannels
 
-    settings = admin._admin().settings
     if not settings.slack.bot_token:
         raise ConfigError("No Slack bot token is configured: set LORE_SLACK_BOT_TOKEN to list channels.")
-    configured = {c.channel for c in _store().list_spaces()}
-    rows = [{"channel": c.get("id"), "name": c.get("name"), "is_private": bool(c.get("is_private")),
+    client = client or SlackChannels(settings.slack, settings.slack_source)
+    configured = {c.channel for c in store.list_spaces()}
+    return [{"channel": c.get("id"), "name": c.get("name"), "is_private": bool(c.get("is_private")),
              "is_member": bool(c.get("is_member")), "num_members": c.get("num_members"),
              "configured": c.get("id") in configured}
-            for c in SlackChannels(settings.slack, settings.slack_source).channels()]
-    return jsonify({"channels": rows})
+            for c in client.channels()]

@@ -2,9 +2,11 @@
 JavaScript, beside the JSON API (backend/api) in the same app. `backend.api.create_app` calls `init_app`.
 
     auth.py         who is signed in (Authenticator: the admin token; demo users), CSRF
+    throttle.py     refuses an address that sent too many wrong admin tokens, for a while
     views_admin.py  spaces, sync status and buttons, feedback, health, jobs
     views_ask.py    the question box, answers streamed as the model writes them
     data.py         gathers what the admin pages show from the stores, the queues and the services
+    channels.py     the Slack channel half of the spaces page (the live list, "readable by everyone")
     queues.py       rq: start a sync by job name, read jobs and their progress
     chart.py        the feedback chart as inline SVG (no script, no CDN: the pages work air-gapped)
 """
@@ -22,11 +24,13 @@ from flask import Blueprint, Flask, Response, request
 from backend.settings import Settings
 from backend.web.auth import AdminTokenAuthenticator, Authenticator, DemoUserAuthenticator, check_csrf, csrf_token
 from backend.web.queues import Queues
+from backend.web.throttle import SignInThrottle
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "lore_web"
 CONFLUENCE_TIMEOUT = 5.0  # seconds per Confluence call a page makes (the space list, the token check)
+SLACK_TIMEOUT = 5.0  # seconds per Slack call a page makes (the channel list)
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
@@ -44,6 +48,7 @@ class WebContext:
     services: Any  # backend.api.services.Services: es, answerer, identity, llm, embedder...
     queues: Queues
     authenticators: dict[str, Authenticator]
+    throttle: SignInThrottle
     _built: dict[str, Any] = field(default_factory=dict)
 
     def store(self):
@@ -52,6 +57,32 @@ class WebContext:
 
             self._built["store"] = SpaceStore(self.services.es, self.settings.es)
         return self._built["store"]
+
+    def channels(self):
+        """The configured Slack channels (keys `slack:<C>`), with the spaces' state and status machinery."""
+        if "channels" not in self._built:
+            from backend.channel_config import ChannelStore
+
+            self._built["channels"] = ChannelStore(self.services.es, self.settings.es)
+        return self._built["channels"]
+
+    def store_for(self, key: str):
+        """The store that configures `key`: the channels' for `slack:<C>`, else the spaces'."""
+        from backend.channel_config import KEY_PREFIX
+
+        return self.channels() if key.startswith(KEY_PREFIX) else self.store()
+
+    def slack(self):
+        """A Slack client with a short timeout and one retry (a page is waiting), or None without a bot token."""
+        if "slack" not in self._built:
+            client = None
+            if self.settings.slack.bot_token:
+                from backend.slack.client import SlackChannels
+
+                client = SlackChannels(replace(self.settings.slack, timeout=SLACK_TIMEOUT),
+                                       replace(self.settings.slack_source, max_retries=1))
+            self._built["slack"] = client
+        return self._built["slack"]
 
     def feedback(self):
         return self.services.feedback
@@ -82,7 +113,8 @@ def init_app(app: Flask, settings: Settings, services: Any) -> None:
                       PERMANENT_SESSION_LIFETIME=timedelta(hours=web.session_hours))
     app.extensions[EXTENSION] = WebContext(
         settings, services, Queues(settings.redis_url, web.sync_queue),
-        {"admin": AdminTokenAuthenticator(settings.api.admin_token), "user": DemoUserAuthenticator(web.demo_users)})
+        {"admin": AdminTokenAuthenticator(settings.api.admin_token), "user": DemoUserAuthenticator(web.demo_users)},
+        SignInThrottle(web.sign_in_attempts, web.sign_in_lockout_minutes * 60))
     from backend.web import views_admin, views_ask  # noqa: F401 - their routes attach to `bp`
 
     if bp.name not in app.blueprints:

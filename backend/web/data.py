@@ -18,8 +18,9 @@ SKIPS_SHOWN = 50  # skipped items listed per space (the stored report keeps up t
 WORST_SHOWN = 5
 CHART_DAYS = 30
 TOKEN_WARN_DAYS = 14  # the health page warns this long before the Confluence token expires
-PHASES = {"starting": "Starting", "listing": "Listing the space", "indexing": "Indexing pages",
+PHASES = {"starting": "Starting", "listing": "Listing the {noun}", "indexing": "Indexing {unit}",
           "permissions": "Re-reading permissions", "pruning": "Removing deleted content", "done": "Done"}
+CHANNEL_PREFIX = "slack:"  # backend/channel_config.py KEY_PREFIX: a Slack channel's key beside the spaces'
 
 
 # ---- spaces -------------------------------------------------------------------------------------------
@@ -61,28 +62,43 @@ def spaces_from_form(ctx, chosen: list[str], unrestricted: list[str], names: dic
 
 # ---- sync status ----------------------------------------------------------------------------------------
 
+def anchor(key: str) -> str:
+    """The HTML id of a space's (or channel's) card: `space-TOC`, `space-slack-C0123` (no colon in a CSS id)."""
+    return "space-" + key.replace(":", "-")
+
+
+def source_label(key: str, config=None) -> str:
+    """How the pages name a space or channel: `Space TOC`, `Channel #general` (its id before its name is known)."""
+    if key.startswith(CHANNEL_PREFIX):
+        return f"Channel #{(config.name if config is not None and config.name else key[len(CHANNEL_PREFIX):])}"
+    return f"Space {key}"
+
+
 def sync_rows(ctx, details: bool = True) -> list[dict]:
-    """Per configured space: its job (progress), where its sync stands, the last report, what comes next.
-    `details=False` (the page's poll, every 1.5 s) leaves out the per-space count of hidden documents."""
+    """Per configured space, then per configured Slack channel: its job (progress), where its sync stands, the last
+    report, what comes next. `details=False` (the page's poll, every 1.5 s) leaves out the hidden-document count."""
     from backend.visibility import hidden_count
 
     store = ctx.store()
-    rows = store.status()
+    rows = [(r, "space") for r in store.status()] + [(r, "channel") for r in ctx.channels().status()]
     try:
-        jobs = ctx.queues.sync_jobs([r["key"] for r in rows])
+        jobs = ctx.queues.sync_jobs([r["key"] for r, _ in rows])
         queue_error = None
     except LoreError as exc:
         jobs, queue_error = {}, exc.message
     out = []
-    for row in rows:
+    for row, kind in rows:
         state = row["state"]
         report = state.get("last_report") or {}
         job = jobs.get(row["key"])
+        unit = "threads" if kind == "channel" else "pages"
         out.append({
-            "key": row["key"], "name": row["name"], "enabled": row["enabled"],
-            "unrestricted_only": row["unrestricted_only"],
+            "key": row["key"], "name": row["name"], "enabled": row["enabled"], "kind": kind, "unit": unit,
+            "anchor": anchor(row["key"]), "channel": row["key"].removeprefix(CHANNEL_PREFIX),
+            "public": bool(row.get("public")),
+            "unrestricted_only": bool(row.get("unrestricted_only")) and kind == "space",
             "job": job.to_dict() if job else None,
-            "status": _status(state, job),
+            "status": _status(state, job, kind),
             "running_elsewhere": bool(state["running"] and not (job and job.active)),
             "lock": row.get("lock"),
             "last": _last_run(state, report),
@@ -91,22 +107,31 @@ def sync_rows(ctx, details: bool = True) -> list[dict]:
             "skip_reasons": report.get("skip_reasons") or {},
             "errors": (report.get("errors") or [])[:SKIPS_SHOWN],
             "last_error": state.get("last_error"),
-            "hidden_documents": hidden_count(store.es, ctx.settings, row["key"]) if details else None,
+            "hidden_documents": hidden_count(store.es, ctx.settings, row["key"],
+                                             "slack" if kind == "channel" else "confluence") if details else None,
             "next": _next_run(ctx, state),
             "queue_error": queue_error,
         })
     return out
 
 
-def _status(state: dict, job) -> dict:
-    """A label and, while a job runs, its progress: {label, tone, phase, done, total}."""
+def _status(state: dict, job, kind: str = "space") -> dict:
+    """A label and, while a job runs, its progress: {label, tone, phase, done, total, unit}."""
+    status = _status_of(state, job, kind)
+    status["unit"] = "threads" if kind == "channel" else "pages"
+    return status
+
+
+def _status_of(state: dict, job, kind: str) -> dict:
     if job is not None and job.active:
         p = job.progress
         if job.state != "started" or not p:
             return {"label": "Waiting for a worker", "tone": "info", "done": 0, "total": 0,
                     "phase": "queued"}
         phase = p.get("phase", "")
-        return {"label": PHASES.get(phase, phase.capitalize()), "tone": "info", "phase": phase,
+        label = PHASES.get(phase, phase.capitalize()).format(noun=kind, unit="threads" if kind == "channel"
+                                                             else "pages")
+        return {"label": label, "tone": "info", "phase": phase,
                 "done": p.get("done", 0), "total": p.get("total", 0)}
     if state["running"]:
         return {"label": "Running (started outside this page)", "tone": "info", "phase": "running", "done": 0,

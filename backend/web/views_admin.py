@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -11,8 +12,10 @@ from werkzeug.exceptions import HTTPException
 from backend.errors import LoreError
 from backend.web import EXTENSION, bp, data
 from backend.web.auth import SignInRefused, sign_in, sign_out, signed_in
+from backend.web.channels import channel_choices, channels_from_form
 from backend.web.chart import rate_chart
 from backend.web.queues import MINUTES_QUEUE
+from backend.web.throttle import refusal
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +69,24 @@ def home() -> Response:
 
 @bp.route("/admin/sign-in", methods=["GET", "POST"], endpoint="sign_in")
 def sign_in_page():
-    auth = ctx().authenticators["admin"]
-    error, status = auth.unavailable(), 200
+    auth, throttle = ctx().authenticators["admin"], ctx().throttle
+    error, status, headers = auth.unavailable(), 200, {}
+    client = request.remote_addr or "unknown"
     if request.method == "POST" and not error:
-        try:
-            sign_in(auth.authenticate(request.form), auth)
-            return redirect(_safe_next(request.form.get("next")))
-        except SignInRefused as exc:
-            error, status = exc.message, 401
-            log.info("admin sign-in refused", extra={"remote": request.remote_addr})
-    return page("sign_in.html", title="Sign in", error=error, next=request.values.get("next", "")), status
+        wait_s = throttle.wait_s(client)
+        if wait_s:  # refused before the token is even compared: guessing gets nowhere while it lasts
+            error, status, headers = refusal(wait_s), 429, {"Retry-After": str(math.ceil(wait_s))}
+            log.warning("admin sign-in throttled", extra={"remote": client})
+        else:
+            try:
+                sign_in(auth.authenticate(request.form), auth)
+                throttle.succeeded(client)
+                return redirect(_safe_next(request.form.get("next")))
+            except SignInRefused as exc:
+                throttle.failed(client)
+                error, status = exc.message, 401
+                log.info("admin sign-in refused", extra={"remote": client})
+    return page("sign_in.html", title="Sign in", error=error, next=request.values.get("next", "")), status, headers
 
 
 @bp.post("/admin/sign-out", endpoint="sign_out")
@@ -98,7 +109,35 @@ def _safe_next(target: str | None) -> str:
 @admin_required
 def spaces():
     rows, error = data.space_choices(ctx())
-    return page("spaces.html", title="Spaces", rows=rows, error=error)
+    channels, channel_error = channel_choices(ctx())
+    return page("spaces.html", title="Spaces", rows=rows, error=error, channels=channels,
+                channel_error=channel_error, slack_configured=ctx().slack() is not None)
+
+
+@bp.post("/admin/channels")
+@admin_required
+def save_channels() -> Response:
+    from backend.api.channels import MAX_CHANNELS, apply_channels
+
+    chosen = request.form.getlist("channel")
+    if len(chosen) > MAX_CHANNELS:
+        flash(f"{len(chosen)} channels is more than the {MAX_CHANNELS} Lore accepts at once.", "error")
+        return redirect(url_for("web.spaces") + "#channels")
+    names = {k[len("channel-name-"):]: v for k, v in request.form.items() if k.startswith("channel-name-")}
+    try:
+        channels = channels_from_form(ctx(), chosen, request.form.getlist("public"), names)
+    except LoreError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("web.spaces") + "#channels")
+    result = apply_channels(ctx().channels(), ctx().settings, channels)
+    purged = [f"#{c}" for c in result["purged_chunks"]]
+    message = f"Saved: {len(channels)} Slack channel{'s' if len(channels) != 1 else ''} indexed."
+    if purged:
+        message += f" Removed from the index: {', '.join(purged)}."
+    if channels:
+        message += " Start a sync below to index new channels now."
+    flash(message)
+    return redirect(url_for("web.sync") if channels else url_for("web.spaces") + "#channels")
 
 
 @bp.post("/admin/spaces")
@@ -135,25 +174,26 @@ def sync():
 @admin_required
 def sync_status() -> Response:
     rows = data.sync_rows(ctx(), details=False)
-    return jsonify({"spaces": [{"key": r["key"], "status": r["status"], "job": r["job"],
+    return jsonify({"spaces": [{"key": r["key"], "anchor": r["anchor"], "status": r["status"], "job": r["job"],
                                 "finished": (r["last"] or {}).get("finished")} for r in rows]})
 
 
 @bp.post("/admin/sync/<key>")
 @admin_required
 def start_sync(key: str) -> Response:
-    space = ctx().store().get_space(key)
+    space = ctx().store_for(key).get_space(key)
+    what = data.source_label(key, space)
     if space is None or not space.enabled:
-        flash(f"Space {key} is not indexed{'' if space is None else ' (it is disabled)'}: choose it on the "
+        flash(f"{what} is not indexed{'' if space is None else ' (it is disabled)'}: choose it on the "
               "Spaces page first.", "error")
         return redirect(url_for("web.sync"))
     full = request.form.get("mode") == "full"
     try:
         ctx().queues.start_sync(key, full)
-        flash(f"{'Full' if full else 'Incremental'} sync of {key} started.")
+        flash(f"{'Full' if full else 'Incremental'} sync of {what.split(' ', 1)[1]} started.")
     except LoreError as exc:
         flash(exc.message, "error")
-    return redirect(url_for("web.sync") + f"#space-{key}")
+    return redirect(url_for("web.sync") + f"#{data.anchor(key)}")
 
 
 # ---- feedback, health, jobs -----------------------------------------------------------------------------

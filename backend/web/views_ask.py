@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from backend.api.ask import _sse
+from backend.api.ask import sse_stream
 from backend.errors import BadRequest, LoreError
 from backend.web import EXTENSION, bp
 from backend.web.auth import SignInRefused, sign_in, sign_out, signed_in
@@ -83,7 +83,7 @@ def ask_stream():
     except LoreError as exc:
         return _error(exc.http_status, exc.code, exc.message)
     events = answerer.ask_stream(question, identities)
-    stream = _sse(events, svc.settings.api.sse_keepalive_seconds)
+    stream = sse_stream(events, svc.settings.api.sse_keepalive_seconds)
     # proxies must not buffer the stream, and nobody should cache one person's answer
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return Response(stream_with_context(stream), mimetype="text/event-stream", headers=headers)

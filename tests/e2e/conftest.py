@@ -1,5 +1,6 @@
 """Fixtures for the browser tests: Debian's Chromium driven by Playwright, Lore's app served over real HTTP on a
-free port, the Confluence stand-in with a small space, and a real `rq worker` process on a queue of its own.
+free port, the Confluence stand-in with a small space, the Slack stand-in with three channels of real IRC threads,
+and a real `rq worker` process on a queue of its own.
 
 Chromium comes from `apt-get install chromium` (infra/local/setup.sh); Playwright's own browser download is
 not used. Screenshots of every page go to build/screenshots/ (gitignored), for a person to look at.
@@ -30,8 +31,9 @@ from backend.llm import LLMClient
 from backend.settings import Settings, WebSettings
 from tests.conftest import REPO
 from tests.integration.slack_bot import confluence_directory
-from tests.standins import confluence_app
+from tests.standins import confluence_app, slack_app
 from tests.standins.confluence_app import _QuietHandler
+from tests.standins.slack_channels import seed_channels
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = REPO / "build" / "screenshots"
@@ -94,8 +96,19 @@ def standin() -> Iterator[confluence_app.StandinServer]:
         yield server
 
 
+SLACK_THREADS = 10  # of the IRC threads: 6 in #ubuntu-help (public), 2 in #ubuntu-dev, 2 in #core-team (private)
+
+
 @pytest.fixture(scope="module")
-def e2e_settings(standin: confluence_app.StandinServer, es: Elasticsearch) -> Iterator[Settings]:
+def slack_standin(shared_data: Path) -> Iterator[slack_app.StandinServer]:
+    state = slack_app.SlackState()
+    seed_channels(state, shared_data / "chat" / "ubuntu-irc-dev-threads.jsonl", limit=SLACK_THREADS)
+    with slack_app.serve(state) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def e2e_settings(standin: confluence_app.StandinServer, slack_standin, es: Elasticsearch) -> Iterator[Settings]:
     """Settings with indices and a sync queue of this module's own (deleted afterwards)."""
     base = Settings.from_env(dotenv=None)
     tag = uuid.uuid4().hex[:8]
@@ -106,7 +119,9 @@ def e2e_settings(standin: confluence_app.StandinServer, es: Elasticsearch) -> It
                 api=replace(base.api, admin_token=ADMIN_TOKEN, sse_keepalive_seconds=5.0),
                 # a short answer: the LLM server is shared and slow on a loaded CPU
                 llm=replace(base.llm, max_tokens=48, timeout=240.0, retries=0),
-                web=WebSettings(demo_users=DEMO_USERS, sync_queue=f"sync-test-{tag}"))
+                web=WebSettings(demo_users=DEMO_USERS, sync_queue=f"sync-test-{tag}"),
+                slack=replace(base.slack, api_url=slack_standin.api_url, bot_token=slack_app.BOT_TOKEN),
+                slack_source=replace(base.slack_source, members_index=f"lore-test-{tag}-members"))
     yield s
     found = es.indices.resolve_index(name=f"lore-test-{tag}*", expand_wildcards="all")
     names = [i["name"] for i in found.get("indices", [])]
@@ -121,7 +136,9 @@ def settings_env(s: Settings) -> dict[str, str]:
             "LORE_ES_FEEDBACK_INDEX": s.es.feedback_index, "LORE_REDIS_URL": s.redis_url,
             "LORE_CACHE_DIR": s.cache_dir, "LORE_CONFLUENCE_URL": c.url, "LORE_CONFLUENCE_EMAIL": c.email,
             "LORE_CONFLUENCE_API_TOKEN": c.api_token, "LORE_CONFLUENCE_CLOUD": c.cloud,
-            "LORE_CONFLUENCE_SYNC_BATCH_SIZE": str(c.sync_batch_size), "LORE_EMBED_MODEL": s.embed.model}
+            "LORE_CONFLUENCE_SYNC_BATCH_SIZE": str(c.sync_batch_size), "LORE_EMBED_MODEL": s.embed.model,
+            "LORE_SLACK_API_URL": s.slack.api_url, "LORE_SLACK_BOT_TOKEN": s.slack.bot_token,
+            "LORE_SLACK_SOURCE_MEMBERS_INDEX": s.slack_source.members_index}
 
 
 @pytest.fixture(scope="module")

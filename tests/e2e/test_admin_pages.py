@@ -208,3 +208,35 @@ def test_with_the_model_down_the_ask_page_says_sources_only(chromium: Browser, s
         expect(page.locator("#sources li").first.get_by_role("link")).to_have_text("Cutting a release")
         shot(page, screenshots, "09-ask-sources-only")
         context.close()
+
+
+def test_admin_adds_a_slack_channel_readable_by_everyone_and_syncs_it(admin: Page, site: Site,
+                                                                      screenshots: Path) -> None:
+    from tests.standins.slack_channels import HELP
+
+    admin.goto(f"{site.url}/admin/spaces")
+    channels = admin.get_by_role("form", name="Slack channels")
+    # the live list from the Slack stand-in: two public channels and the private one Lore's bot was invited to
+    for name in ("ubuntu-help", "ubuntu-dev", "core-team"):
+        expect(channels.get_by_role("row", name=re.compile(f"#{name}"))).to_be_visible()
+    expect(channels.get_by_role("checkbox", name="Every reader may find the threads of #core-team")).to_be_disabled()
+    expect(channels.get_by_role("row", name=re.compile("#core-team"))).to_contain_text("private: members only")
+    channels.get_by_role("checkbox", name=re.compile(r"^#ubuntu-help")).check()
+    channels.get_by_role("checkbox", name="Every reader may find the threads of #ubuntu-help").check()
+    shot(admin, screenshots, "10-spaces-with-channels")
+    channels.get_by_role("button", name="Save channels").click()
+    expect(admin.get_by_role("status").first).to_contain_text("Saved: 1 Slack channel indexed")
+
+    # the channel's own card on the sync page: its sync runs as a job and its progress reaches done
+    section = admin.locator(f"#space-slack-{HELP}")
+    expect(section.get_by_role("heading")).to_contain_text("#ubuntu-help")
+    expect(section.locator(".sync-state")).to_have_text("Never synced")
+    expect(section).to_contain_text("everyone (a public channel)")
+    section.get_by_role("button", name="Full sync").click()
+    expect(admin.get_by_role("status").first).to_contain_text("Full sync of #ubuntu-help started")
+    expect(section.locator(".sync-state")).to_have_text(re.compile(r"^Done · 6/6 threads$"), timeout=SYNC_TIMEOUT_MS)
+    expect(section.get_by_role("progressbar")).to_have_attribute("value", "6")
+    expect(section).to_contain_text("added 6")
+    expect(section.locator(".flash-error")).to_have_count(0)  # no "Job failed"
+    expect(section.get_by_role("button", name="Sync changes")).to_be_enabled()
+    shot(admin, screenshots, "11-sync-channel-done")

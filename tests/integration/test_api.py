@@ -13,7 +13,7 @@ from flask import Flask
 
 from backend.answers.pipeline import UNAVAILABLE
 from backend.api import create_app
-from backend.api.ask import KEEPALIVE, _sse
+from backend.api.ask import KEEPALIVE, sse_stream
 from backend.confluence.client import ConfluenceClient
 from backend.documents import PUBLIC
 from backend.identity import IdentityResolver
@@ -173,7 +173,7 @@ def test_a_client_that_hangs_up_stops_the_answer(app: Flask):
             yield event
 
     events = app.extensions["lore"].answerer.ask_stream(QUESTION, [PUBLIC], [])
-    stream = _sse(counted(events), 0.01)
+    stream = sse_stream(counted(events), 0.01)
     assert next(stream)  # started: a keep-alive or the sources
     stream.close()  # what the server does when the client goes away
     deadline = time.monotonic() + 120  # the pipeline stops at its next event and closes the model's stream

@@ -183,3 +183,71 @@ def test_a_sync_job_that_fails_shows_its_reason_on_the_sync_page(web_settings: S
             if job is not None:
                 job.delete()
         queue.delete(delete_jobs=True)
+
+
+def test_without_a_slack_bot_token_the_spaces_page_says_slack_is_not_configured(
+        web_settings: Settings, es: Elasticsearch) -> None:
+    settings = replace(web_settings, slack=replace(web_settings.slack, bot_token=""))
+    client = client_for(settings, es)
+    sign_in(client)
+    page = client.get("/admin/spaces")
+    assert page.status_code == 200
+    assert "Slack is not configured on this server (no bot token: LORE_SLACK_BOT_TOKEN)" in page.text
+    assert "Save spaces" in page.text and "Save channels" not in page.text  # the spaces still work
+    assert client.get("/admin/sync").status_code == 200
+
+
+def test_a_private_channel_cannot_be_made_readable_by_everyone(web_settings: Settings, es: Elasticsearch) -> None:
+    from backend.channel_config import ChannelStore
+    from tests.standins import slack_app
+
+    state = slack_app.SlackState()
+    state.channels.add_channel("C0TOWN", "town-square")
+    state.channels.add_channel("C0BOARD", "board", private=True, members=["U0ALICE"])
+    with slack_app.serve(state) as server:
+        settings = replace(web_settings, slack=replace(web_settings.slack, api_url=server.api_url,
+                                                       bot_token=state.bot_token))
+        client = client_for(settings, es)
+        sign_in(client)
+        page = client.get("/admin/spaces").text
+        assert "#board" in page and "private: members only" in page and "#town-square" in page
+        token = csrf(client, "/admin/spaces")
+
+        resp = client.post("/admin/channels", data={"csrf_token": token, "channel": ["C0TOWN", "C0BOARD"],
+                                                     "public": ["C0TOWN", "C0BOARD"]}, follow_redirects=True)
+        assert ("Nothing was saved: #board is a private channel (or not in Slack&#39;s list), so only members may "
+                "read it.") in resp.text
+        store = ChannelStore(es, settings.es)
+        assert store.list_spaces() == []
+
+        resp = client.post("/admin/channels", data={"csrf_token": token, "channel": ["C0TOWN", "C0BOARD"],
+                                                    "public": ["C0TOWN"], "channel-name-C0TOWN": "town-square"},
+                           follow_redirects=True)
+        assert "Saved: 2 Slack channels indexed." in resp.text
+        saved = {c.channel: c.public for c in store.list_spaces()}
+        assert saved == {"C0TOWN": True, "C0BOARD": False}
+        assert "#town-square" in resp.text and "everyone (a public channel)" in resp.text  # on the sync page
+
+
+def test_repeated_wrong_admin_tokens_from_one_address_are_refused_for_a_while(web_settings: Settings,
+                                                                               es: Elasticsearch) -> None:
+    import time
+
+    lockout_s = 3
+    settings = replace(web_settings, web=replace(web_settings.web, sign_in_attempts=3,
+                                                 sign_in_lockout_minutes=lockout_s / 60))
+    app = create_app(settings, services=Services(settings, es=es))
+    guesser, admin = app.test_client(), app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    admin.environ_base["REMOTE_ADDR"] = "198.51.100.2"
+    for _ in range(3):
+        resp = sign_in(guesser, token="a-guess")
+        assert resp.status_code == 401 and "That admin token is not right" in resp.text
+    resp = sign_in(guesser)  # now even the right token is refused from that address
+    assert resp.status_code == 429
+    assert "Too many wrong admin tokens from this computer. Wait 1 minute and try again." in resp.text
+    assert 0 < int(resp.headers["Retry-After"]) <= lockout_s
+    assert guesser.get("/admin/sync").status_code == 302  # not signed in
+    assert sign_in(admin).status_code == 302  # another address signs in as usual
+    time.sleep(lockout_s + 0.2)
+    assert sign_in(guesser).status_code == 302  # the window has passed

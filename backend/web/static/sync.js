@@ -12,7 +12,8 @@
 
   function show(section, space) {
     var status = space.status;
-    var text = status.label + (status.total ? " · " + status.done + "/" + status.total + " pages" : "");
+    var unit = status.unit || section.getAttribute("data-unit") || "pages";
+    var text = status.label + (status.total ? " · " + status.done + "/" + status.total + " " + unit : "");
     var label = section.querySelector(".sync-state");
     if (label.textContent !== text) { label.textContent = text; }
     label.className = "sync-state tone-" + status.tone;
@@ -32,7 +33,7 @@
       .then(function (data) {
         var ended = false;
         data.spaces.forEach(function (space) {
-          var section = document.getElementById("space-" + space.key);
+          var section = document.getElementById(space.anchor);
           if (!section) { return; }
           var wasActive = section.getAttribute("data-active") === "true";
           var active = !!(space.job && space.job.active);
