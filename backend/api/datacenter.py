@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, requ
 
 from backend.api.macro import parse_spaces, runtime
 from backend.askjobs import DONE, FAILED, NoSuchJob, owner_of
-from backend.errors import BadRequest, LoreError, NotAllowed
+from backend.errors import LoreError, NotAllowed
 
 bp = Blueprint("datacenter", __name__, url_prefix="/dc", template_folder="templates")
 
@@ -97,5 +97,3 @@ def _error_page(exc: LoreError):
                            refresh=0)
     return html, exc.http_status, {"Cache-Control": "no-store"}
 
-
-__all__ = ["BadRequest", "bp", "init_app", "signature", "verify_viewer"]
