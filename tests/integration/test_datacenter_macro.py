@@ -21,6 +21,7 @@ from backend.identity import IdentityResolver
 from backend.llm import LLMClient
 from tests.integration.answer_corpus import SECRET_PAGE, Corpus, closed_port_url, indexed, small_llm, url
 from tests.integration.macro_app import running_api
+from tests.standins.velocity_render import RenderError, render
 
 SECRET = "dc-shared-secret-for-tests-5d1f"
 GRADLE = "What Gradle version did Web3j move to in mid-2024?"  # answered by the board-only page
@@ -108,9 +109,31 @@ def test_without_a_shared_secret_the_endpoint_is_off(corpus):
     assert resp.status_code == 401 and "LORE_MACRO_DC_SHARED_SECRET" in resp.text
 
 
-def test_the_template_posts_the_fields_the_endpoint_reads():
-    vm = TEMPLATE.read_text()
-    assert 'action="$loreUrl/dc/ask"' in vm
-    names = set(re.findall(r'name="([a-z]+)"', vm))
-    assert names == {"question", "user", "ts", "sig", "space"}
-    assert '"${userName}\n${ts}"' in vm.replace("\r", "")  # the signed message: user name, newline, time
+def configured_template(api: str) -> str:
+    """The template as an admin pastes it: Lore's address and the shared secret filled in."""
+    vm = TEMPLATE.read_text(encoding="utf-8")
+    vm = re.sub(r'(?m)^#set\(\$loreUrl = ".*"\)$', f'#set($loreUrl = "{api}")', vm)
+    return re.sub(r'(?m)^#set\(\$secret = ".*"\)$', f'#set($secret = "{SECRET}")', vm)
+
+
+def rendered_form(html: str) -> tuple[str, dict[str, str]]:
+    action = re.search(r'<form[^>]* action="([^"]+)"', html)
+    assert action, html
+    fields = dict(re.findall(r'<input type="hidden" name="([a-z]+)" value="([^"]*)"', html))
+    return action.group(1), fields
+
+
+def test_the_page_confluence_renders_signs_its_viewer_and_lore_answers_them(api):
+    try:
+        html = render(configured_template(api), "alice", space="")
+        anonymous = render(configured_template(api), None)
+    except RenderError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    action, fields = rendered_form(html)
+    assert action == f"{api}/dc/ask" and set(fields) == {"user", "ts", "sig", "space"}
+    assert fields["user"] == "alice" and fields["sig"] == sign("alice", int(fields["ts"]))
+    assert 'name="question"' in html and '<label for="lore-answer-4242-q"' in html
+    assert "<form" not in anonymous and "Log in" in anonymous
+
+    resp = requests.post(action, data={**fields, "question": GRADLE}, allow_redirects=False, timeout=20)
+    assert f'href="{url(SECRET_PAGE)}"' in answer_page(api, resp)  # alice, on the board, gets the board's page
