@@ -104,7 +104,8 @@ class ConfluenceClient:
             return None
 
     def user_groups(self, account_id: str) -> list[str]:
-        rows = self._paged(c.USER_MEMBEROF, {"accountId": account_id})
+        """Group names of a user: Cloud names it by accountId, Data Center by userKey (`key`)."""
+        rows = self._paged(c.USER_MEMBEROF, {"accountId" if self.cloud else "key": account_id})
         return [g["name"] for g in rows if g.get("name")]
 
     # --- spaces and content -------------------------------------------------------------------------

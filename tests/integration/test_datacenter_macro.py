@@ -21,6 +21,8 @@ from backend.identity import IdentityResolver
 from backend.llm import LLMClient
 from tests.integration.answer_corpus import SECRET_PAGE, Corpus, closed_port_url, indexed, small_llm, url
 from tests.integration.macro_app import running_api
+from tests.integration.slack_bot import confluence_directory
+from tests.standins import confluence_app
 from tests.standins.velocity_render import RenderError, render
 
 SECRET = "dc-shared-secret-for-tests-5d1f"
@@ -40,12 +42,23 @@ def corpus(es, settings, embedder, shared_data) -> Iterator[Corpus]:
 
 
 @pytest.fixture(scope="module")
-def api(corpus, es, embedder, directory) -> Iterator[str]:
+def dc_directory() -> Iterator[confluence_app.StandinServer]:
+    """The stand-in's people on a Data Center instance (a /confluence context path: userKey, not accountId)."""
+    state = confluence_app.ConfluenceState(base_path="/confluence")
+    for user in confluence_directory().users.values():
+        state.add_user(user)
+    with confluence_app.serve(state) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def api(corpus, es, embedder, dc_directory) -> Iterator[str]:
     s = small_llm(corpus.settings)
     s = replace(s, llm=replace(s.llm, url=closed_port_url(), retries=0),
                 macro=replace(s.macro, dc_shared_secret=SECRET, dc_max_age_seconds=300, asks_per_minute=100))
     services = {"es": es, "embedder": embedder, "searcher": corpus.searcher, "llm": LLMClient(s.llm),
-                "identity": IdentityResolver(ConfluenceClient(directory.settings()), 600)}
+                # Data Center: login name -> userKey (/rest/api/user) -> groups (/rest/api/user/memberof?key=)
+                "identity": IdentityResolver(ConfluenceClient(dc_directory.settings()), 600)}
     with running_api(s, services) as url_:
         yield url_
 

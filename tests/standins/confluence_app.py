@@ -262,7 +262,9 @@ def create_app(state: ConfluenceState) -> Flask:
     @api.get("/rest/api/user/memberof")
     def memberof():
         with state.lock:
-            user = state.users.get(request.args.get("accountId", ""))
+            # Cloud names the user by accountId, Data Center by userKey (the stand-in's keys are its account ids)
+            cloud = state.base_path == "/wiki"
+            user = state.users.get(request.args.get("accountId" if cloud else "key") or "")
             if user is None:
                 return _error(404, "No user with this accountId")
             return _page(state, sorted(user.groups), group_json, cursor_style=False)
