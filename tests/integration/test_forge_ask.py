@@ -106,6 +106,8 @@ def test_each_principal_gets_only_the_pages_they_may_open(offline, jwks, shared_
     assert url(SECRET_PAGE) not in source_urls(bobs)
     shown = str(bobs)
     assert not [p for p in secret_passages(shared_data) if p in shown]  # not a word of it, not even in snippets
+    anonymous = Macro(offline, jwks, None)  # a viewer of a public page who is not logged in: no principal
+    assert url(SECRET_PAGE) not in source_urls(anonymous.wait(anonymous.ask(GRADLE)))
     # the model is down: alice's macro shows her sources with the notice
     assert alices["answer"]["status"] == "sources_only" and alices["answer"]["notice"] == UNAVAILABLE
 
