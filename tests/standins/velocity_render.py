@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -42,8 +43,9 @@ def render(template: str, user: str | None, content_id: int = 4242, **params: st
     """The HTML a page shows for this user macro, viewed by `user` (None: an anonymous visitor)."""
     if shutil.which("java") is None:
         raise RenderError("Java is needed to run Velocity (the same JDK Elasticsearch runs on)")
-    path = HERE / "velocity" / ".template.vm"
-    path.write_text(template, encoding="utf-8")
+    with tempfile.NamedTemporaryFile("w", suffix=".vm", encoding="utf-8", delete=False) as f:
+        f.write(template)  # a file of its own: two test runs may render at once
+    path = Path(f.name)
     try:
         args = ["java", "-cp", classpath(), str(RENDERER), str(path), user or "", str(content_id),
                 *[f"{k}={v}" for k, v in params.items()]]
