@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FAILURE_CACHE_SECONDS = 60  # retry a failed lookup after a minute: fresh enough, and spares a sick server
 MAX_EMAIL_CHARS = 254  # RFC 5321's limit on a forward path
+MAX_ACCOUNT_CHARS = 128  # Cloud accountIds are <= 128 characters; DC user names far shorter
 MAX_CACHED = 10_000  # emails kept; a team's people, with room to spare, bounded against abuse
 
 
@@ -36,6 +37,8 @@ class DirectoryClient(Protocol):
     def find_user_by_email(self, email: str) -> dict[str, Any] | None: ...
 
     def user_groups(self, account_id: str) -> list[str]: ...
+
+    def find_user_by_username(self, username: str) -> dict[str, Any] | None: ...
 
 
 class IdentityResolver:
@@ -88,6 +91,44 @@ class IdentityResolver:
             self._cache[key] = (now + ttl, identities)
         return list(identities)
 
+    def resolve_account(self, account_id: str | None) -> list[str]:
+        """Identities of a Confluence Cloud account the caller vouches for (the Forge macro's verified principal)."""
+        uid = (account_id or "").strip()
+        if not uid or len(uid) > MAX_ACCOUNT_CHARS or self.confluence is None:
+            return [PUBLIC]
+        return self._cached(f"account:{uid}", lambda: self._identities({"accountId": uid}))
+
+    def resolve_username(self, username: str | None) -> list[str]:
+        """Identities of a Data Center user by login name (the DC macro's signed viewer)."""
+        name = (username or "").strip()
+        if not name or len(name) > MAX_ACCOUNT_CHARS or self.confluence is None:
+            return [PUBLIC]
+
+        def lookup() -> tuple[list[str], float]:
+            self.lookups += 1
+            try:
+                user = self.confluence.find_user_by_username(name)
+            except LoreError as exc:
+                log.warning("Confluence user lookup failed; the asker sees public pages only",
+                            extra={"error": str(exc)})
+                return [PUBLIC], FAILURE_CACHE_SECONDS
+            return self._identities(user, counted=True) if user else ([PUBLIC], self.cache_seconds)
+
+        return self._cached(f"username:{name.lower()}", lookup)
+
+    def _cached(self, key: str, lookup: Callable[[], tuple[list[str], float]]) -> list[str]:
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit and hit[0] > now:
+                return list(hit[1])
+        identities, ttl = lookup()
+        with self._lock:
+            if len(self._cache) >= MAX_CACHED:
+                self._cache.clear()
+            self._cache[key] = (now + ttl, identities)
+        return list(identities)
+
     def _lookup(self, email: str) -> tuple[list[str], float]:
         assert self.confluence is not None
         self.lookups += 1
@@ -99,6 +140,12 @@ class IdentityResolver:
             return [PUBLIC], FAILURE_CACHE_SECONDS
         if not user:
             return [PUBLIC], self.cache_seconds  # unknown, or the email is hidden: public only
+        return self._identities(user, counted=True)
+
+    def _identities(self, user: dict[str, Any], counted: bool = False) -> tuple[list[str], float]:
+        """A known user's identities: the user id, their groups, and what logged-in users may read."""
+        if not counted:
+            self.lookups += 1
         # Cloud has accountId; Data Center has userKey (and username on old versions)
         uid = user.get("accountId") or user.get("userKey") or user.get("username")
         if not uid:

@@ -149,6 +149,28 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class MacroSettings:
+    """The Confluence macros (backend/api/forge.py, backend/api/datacenter.py): who may call, and the answer jobs."""
+
+    # Cloud (Forge): the app's id from `forge register` (manifest app.id), the audience of every invocation token
+    forge_app_id: str = ""  # ari:cloud:ecosystem::app/<uuid>; empty: the Forge endpoints refuse every call
+    forge_jwks_url: str = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"  # REFERENCE.md
+    forge_clock_skew_seconds: int = 30  # exp/nbf tolerance between Atlassian's clock and ours
+    # an unknown key id re-reads the JWKS at most this often: Atlassian rotates keys rarely, forged kids are free
+    forge_jwks_refresh_seconds: float = 60.0
+    forge_jwks_cache_seconds: float = 3600.0  # a known key set is re-read after this long even without a miss
+    forge_jwks_timeout: float = 5.0  # seconds per JWKS fetch: the asker is waiting
+    # Data Center (user macro): HMAC-SHA256 secret shared with the macro template; empty: the endpoint is off
+    dc_shared_secret: str = ""
+    dc_max_age_seconds: int = 300  # a signed page render stays usable this long (then the asker reloads)
+    # answer jobs (both macros): Forge UI calls time out after 25 s, so answers run here and the UI polls
+    workers: int = 2  # answers written at the same time; the LLM server is the bottleneck
+    queue_size: int = 20  # answers waiting for a worker; beyond it the asker is told to try again
+    job_ttl_seconds: int = 900  # a finished answer stays readable (by its asker only) this long
+    asks_per_minute: int = 6  # per asker: a person types a question every few seconds at most
+
+
+@dataclass(frozen=True)
 class Settings:
     es: ElasticSettings = field(default_factory=ElasticSettings)
     embed: EmbedSettings = field(default_factory=EmbedSettings)
@@ -159,6 +181,7 @@ class Settings:
     minutes_summary: MinutesSummarySettings = field(default_factory=lambda: MinutesSummarySettings())  # end of file
     confluence: ConfluenceSettings = field(default_factory=ConfluenceSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    macro: MacroSettings = field(default_factory=MacroSettings)  # the Confluence macros (Forge, Data Center)
     slack: SlackSettings = field(default_factory=lambda: SlackSettings())  # defined at the end of the file
     slack_source: SlackSourceSettings = field(default_factory=lambda: SlackSourceSettings())  # end of the file
     web: WebSettings = field(default_factory=lambda: WebSettings())  # defined at the end of the file

@@ -29,6 +29,10 @@ def create_app(settings: Settings | None = None, *, services: Services | dict | 
 
     app.register_blueprint(health.bp)
     app.register_blueprint(ask.bp)
+    from backend.api import datacenter, forge  # the Confluence macros (Cloud via Forge Remote, Data Center)
+
+    forge.init_app(app)
+    datacenter.init_app(app)
     admin.init_app(app, settings)
     from backend import web  # the admin and ask pages (HTML), beside the JSON API
 

@@ -96,8 +96,16 @@ class ConfluenceClient:
             log.warning("Confluence user search by email failed; user treated as unmatched", extra={"error": str(exc)})
         return None
 
+    def find_user_by_username(self, username: str) -> Json | None:
+        """A Data Center user by login name (`userKey` is what ACLs name), or None when there is no such user."""
+        try:
+            return self._get(c.USER, params={"username": username})
+        except SourceNotFound:
+            return None
+
     def user_groups(self, account_id: str) -> list[str]:
-        rows = self._paged(c.USER_MEMBEROF, {"accountId": account_id})
+        """Group names of a user: Cloud names it by accountId, Data Center by userKey (`key`)."""
+        rows = self._paged(c.USER_MEMBEROF, {"accountId" if self.cloud else "key": account_id})
         return [g["name"] for g in rows if g.get("name")]
 
     # --- spaces and content -------------------------------------------------------------------------

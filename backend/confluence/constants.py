@@ -19,6 +19,7 @@ ATTACHMENT_DOWNLOAD = "/rest/api/content/{id}/child/attachment/{att_id}/download
 READ_RESTRICTIONS = "/rest/api/content/{id}/restriction/byOperation/read"
 USER_SEARCH = "/rest/api/search/user"
 USER_MEMBEROF = "/rest/api/user/memberof"
+USER = "/rest/api/user"  # Data Center: ?username=<login> -> userKey (the DC macro names its viewer by login)
 PROPERTY = "/rest/api/content/{id}/property/{key}"
 PROPERTY_CREATE = "/rest/api/content/{id}/property"
 

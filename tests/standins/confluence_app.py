@@ -261,10 +261,23 @@ def create_app(state: ConfluenceState) -> Flask:
             return _page(state, users, lambda u: {"user": user_json(u), "title": u.display_name,
                                                   "entityType": "user"}, cursor_style=False)
 
+    @api.get("/rest/api/user")
+    def user_by_username():
+        # Data Center: a login name -> the user with its userKey; the stand-in's login is the email's local part
+        name = request.args.get("username", "").lower()
+        with state.lock:
+            for u in state.users.values():
+                if u.email and u.email.split("@")[0].lower() == name:
+                    return jsonify({"type": "known", "username": name, "userKey": u.account_id,
+                                    "displayName": u.display_name})
+            return _error(404, f"No user with username {name}")
+
     @api.get("/rest/api/user/memberof")
     def memberof():
         with state.lock:
-            user = state.users.get(request.args.get("accountId", ""))
+            # Cloud names the user by accountId, Data Center by userKey (the stand-in's keys are its account ids)
+            cloud = state.base_path == "/wiki"
+            user = state.users.get(request.args.get("accountId" if cloud else "key") or "")
             if user is None:
                 return _error(404, "No user with this accountId")
             return _page(state, sorted(user.groups), group_json, cursor_style=False)
