@@ -59,7 +59,7 @@ def summarize(transcript: Transcript, settings: Settings, *, meeting: str = "", 
                        notes=["The transcript contains no speech, so there is nothing to summarise."])
     cfg = settings.minutes_summary
     llm = LLMClient(settings.llm)
-    state = _State()
+    state = _State(structured=cfg.structured)
     try:
         windows = _windows(segments, _window_budget(llm, settings, meeting, date, attendees), timed)
     except LoreError as exc:  # the server could not be asked for its limits, or they are too small
