@@ -169,7 +169,7 @@ def test_eval_minutes_cli_scores_minutes_next_to_lead(tmp_path):
     meetings.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "report.json"
     r = run_cli("backend.eval", "minutes", "--meetings", str(meetings), "--sample", "2", "--json", str(out),
-                llm_url=f"http://127.0.0.1:{closed_port()}")
+                "--wait-llm", "0", llm_url=f"http://127.0.0.1:{closed_port()}")
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     assert report["meetings"] == 2 and [row["meeting_id"] for row in report["rows"]] == ["M0", "M1"]
