@@ -75,7 +75,8 @@ def run_minutes(args, settings: Settings) -> dict:
               f"{words} words", file=sys.stderr, flush=True)
         _wait_for_llm(settings.llm.url, getattr(args, "wait_llm", LLM_WAIT_SECONDS))
         t0 = time.monotonic()
-        minutes = summarize(transcript, settings, meeting=str(meeting.get("meeting_id", "")))
+        minutes = summarize(transcript, settings, meeting=str(meeting.get("meeting_id", "")),
+                            progress=_Stages(t0))
         seconds = time.monotonic() - t0
         baseline = lead(transcript, max(len(minutes.summary.split()), LEAD_MIN_WORDS))
         reference = meeting["general_summary"]
@@ -100,6 +101,16 @@ def run_minutes(args, settings: Settings) -> dict:
     }
     print_minutes(report)
     return report
+
+
+class _Stages:
+    """Prints each stage of one meeting with the seconds since it began (a long meeting takes many minutes)."""
+
+    def __init__(self, t0: float):
+        self.t0 = t0
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        print(f"    {time.monotonic() - self.t0:5.0f} s  {stage}", file=sys.stderr, flush=True)
 
 
 def _wait_for_llm(url: str, seconds: float) -> bool:

@@ -101,6 +101,7 @@ def _window_budget(llm: LLMClient, settings: Settings, meeting: str, date: str, 
     cfg = settings.minutes_summary
     head = mp.header(Quoter(), meeting=meeting, date=date, attendees=attendees, part=99, parts=99)
     overhead = 2 * settings.answer.prompt_overhead_tokens  # chat-template tokens of the two messages
+    # the system prompt at 2 characters a token: its JSON keys and punctuation tokenise densely
     fit = llm.prompt_budget(cfg.max_tokens) - estimate_tokens(head) - mp.fixed_chars() // 2 - overhead
     budget = min(cfg.window_tokens, fit) if cfg.window_tokens > 0 else fit
     if budget < MIN_WINDOW_TOKENS:
