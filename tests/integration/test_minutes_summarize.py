@@ -136,7 +136,8 @@ def test_summarize_cli_reads_transcript_json_and_writes_minutes_and_page(tmp_pat
                 "--json", str(out), "--storage", str(storage))
     assert r.returncode == 0, r.stderr
     m = json.loads(out.read_text())
-    assert m["method"] == "llm" and m["title"] == "Billing sync" and m["summary"]
+    assert m["method"] == "llm", r.stderr
+    assert m["title"] == "Billing sync" and m["summary"]
     assert "[100%] done" in r.stderr and "(method: llm)" in r.stderr
     assert "<h2>Action items</h2>" in storage.read_text()
 
