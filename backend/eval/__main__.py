@@ -114,6 +114,8 @@ def _add_minutes(sub) -> None:
     p.add_argument("--meetings", required=True, help="JSONL: {meeting_id, general_summary, turns: [{speaker, text}]}")
     p.add_argument("--sample", type=int, default=0,
                    help="summarise N meetings spread evenly over the file; the same N picks the same meetings")
+    p.add_argument("--wait-llm", type=float, default=300, metavar="SECONDS",
+                   help="before each meeting, wait this long for an LLM server that does not accept connections")
     p.add_argument("--json", dest="json_out", help="write the full report (with per-meeting rows) here")
 
 

@@ -10,10 +10,12 @@ up to the reference's), at least LEAD_MIN_WORDS. Generation time is measured per
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from backend.errors import BadRequest, redact_url
 from backend.eval.rouge import rouge
@@ -21,6 +23,7 @@ from backend.minutes.summarize import summarize
 from backend.minutes.types import Segment, Transcript
 from backend.settings import Settings
 
+LLM_WAIT_SECONDS = 300  # before each meeting, for a server that is (re)starting: its model loads in ~10-60 s
 LEAD_MIN_WORDS = 50  # a LEAD shorter than this says little; QMSum's general summaries run ~70-200 words
 METRICS = ("rouge1", "rouge2", "rougeL")
 
@@ -70,8 +73,10 @@ def run_minutes(args, settings: Settings) -> dict:
         words = sum(len(s.text.split()) for s in transcript.segments)
         print(f"[{i}/{len(meetings)}] {meeting.get('meeting_id', i)}: {len(transcript.segments)} turns, "
               f"{words} words", file=sys.stderr, flush=True)
+        _wait_for_llm(settings.llm.url, getattr(args, "wait_llm", LLM_WAIT_SECONDS))
         t0 = time.monotonic()
-        minutes = summarize(transcript, settings, meeting=str(meeting.get("meeting_id", "")))
+        minutes = summarize(transcript, settings, meeting=str(meeting.get("meeting_id", "")),
+                            progress=_Stages(t0))
         seconds = time.monotonic() - t0
         baseline = lead(transcript, max(len(minutes.summary.split()), LEAD_MIN_WORDS))
         reference = meeting["general_summary"]
@@ -96,6 +101,34 @@ def run_minutes(args, settings: Settings) -> dict:
     }
     print_minutes(report)
     return report
+
+
+class _Stages:
+    """Prints each stage of one meeting with the seconds since it began (a long meeting takes many minutes)."""
+
+    def __init__(self, t0: float):
+        self.t0 = t0
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        print(f"    {time.monotonic() - self.t0:5.0f} s  {stage}", file=sys.stderr, flush=True)
+
+
+def _wait_for_llm(url: str, seconds: float) -> bool:
+    """Wait until the LLM server accepts connections: a meeting summarised while it restarts would be scored
+    as extractive minutes. A TCP connect, not /v1/models: a busy llama_cpp.server answers that late."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=3):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                print(f"    the LLM server at {redact_url(url)} does not accept connections; summarising anyway",
+                      file=sys.stderr)
+                return False
+            time.sleep(2)
 
 
 def print_minutes(report: dict) -> None:

@@ -136,7 +136,8 @@ def test_summarize_cli_reads_transcript_json_and_writes_minutes_and_page(tmp_pat
                 "--json", str(out), "--storage", str(storage))
     assert r.returncode == 0, r.stderr
     m = json.loads(out.read_text())
-    assert m["method"] == "llm" and m["title"] == "Billing sync" and m["summary"]
+    assert m["method"] == "llm", r.stderr
+    assert m["title"] == "Billing sync" and m["summary"]
     assert "[100%] done" in r.stderr and "(method: llm)" in r.stderr
     assert "<h2>Action items</h2>" in storage.read_text()
 
@@ -169,7 +170,7 @@ def test_eval_minutes_cli_scores_minutes_next_to_lead(tmp_path):
     meetings.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "report.json"
     r = run_cli("backend.eval", "minutes", "--meetings", str(meetings), "--sample", "2", "--json", str(out),
-                llm_url=f"http://127.0.0.1:{closed_port()}")
+                "--wait-llm", "0", llm_url=f"http://127.0.0.1:{closed_port()}")
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     assert report["meetings"] == 2 and [row["meeting_id"] for row in report["rows"]] == ["M0", "M1"]

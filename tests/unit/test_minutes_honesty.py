@@ -59,3 +59,11 @@ def test_merge_dedupes_caps_and_orders_topics_by_time():
 def test_attendees_page_first_then_speakers_then_names_without_repeats():
     segs = [Segment(0, 1, "hi", "Alice Smith"), Segment(1, 2, "hi", "Speaker 2"), Segment(2, 3, "yo", "alice")]
     assert _attendees(["Bob"], segs, ["Alice", "Priya", "bob"]) == ["Bob", "Alice Smith", "Speaker 2", "Priya"]
+
+
+def test_the_prompts_scaffolding_copied_into_a_summary_is_removed():
+    from backend.minutes.summarize import _reduce_reply
+
+    reply = ('{"title": "Kick-off", "summary": "This is part 1 of 3 of the transcript. Part 1: The team met. '
+             'Part 2: They chose a remote control design."}')
+    assert _reduce_reply(reply) == ("Kick-off", "The team met. They chose a remote control design.")
