@@ -33,7 +33,7 @@ class Document:
     # read restrictions of the page and of each restricted ancestor, one list of identities per level:
     # a reader must match `acl` AND one identity of every level (Confluence's inherited restrictions)
     restrictions: list[list[str]] = field(default_factory=list)
-    parent_id: str | None = None  # for comments/attachments: the page they belong to
+    parent_id: str | None = None  # comments, attachments, transcripts: the doc id of the page they belong to
     ancestors: list[str] = field(default_factory=list)  # page ids from the root down, for moves
 
 

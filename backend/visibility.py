@@ -20,9 +20,14 @@ from backend.acl import LEVEL_FIELDS, NOBODY
 from backend.acl_update import IndexedDoc, access_fields, indexed_docs, update_acl
 from backend.es import translated
 from backend.indexer import Indexer
+from backend.minutes.jobs import TRANSCRIPT_SOURCE
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Documents other pipelines make from a source's content, indexed under the same space: they share its fate
+# (the minutes job's meeting transcripts, made from Confluence recordings)
+DERIVED_SOURCES = {"confluence": (TRANSCRIPT_SOURCE,)}
 
 
 def hidden_fields(access: Mapping) -> dict:
@@ -54,14 +59,14 @@ def hide_space(es: Elasticsearch, settings: Settings, space: str, source: str = 
     """Hide every indexed document of a space (disabled by an admin, or unreadable to the sync account)."""
     if not _index_exists(es, settings.es.index):
         return []
-    return hide_documents(es, settings.es.index, indexed_docs(es, settings.es.index, source, space))
+    return hide_documents(es, settings.es.index, _space_docs(es, settings.es.index, source, space))
 
 
 def purge_space(es: Elasticsearch, settings: Settings, space: str, source: str = "confluence") -> int:
     """Delete every indexed document of a space (removed by an admin); returns chunks deleted."""
     if not _index_exists(es, settings.es.index):
         return 0
-    doc_ids = list(indexed_docs(es, settings.es.index, source, space))
+    doc_ids = list(_space_docs(es, settings.es.index, source, space))
     # deleting needs no model: the indexer only embeds when it writes
     return Indexer(es, settings, embedder=None).delete_documents(doc_ids)
 
@@ -71,10 +76,22 @@ def hidden_count(es: Elasticsearch, settings: Settings, space: str, source: str 
     if not _index_exists(es, settings.es.index, refresh=False):  # a status page may lag by a refresh interval
         return 0
     levels = [{"term": {name: NOBODY}} for name in LEVEL_FIELDS]
-    query = {"bool": {"filter": [{"term": {"source": source}}, {"term": {"space": space}}, {"term": {"chunk_no": 0}},
-                                 {"bool": {"should": levels, "minimum_should_match": 1}}]}}
+    query = {"bool": {"filter": [{"terms": {"source": _sources(source)}}, {"term": {"space": space}},
+                                 {"term": {"chunk_no": 0}}, {"bool": {"should": levels, "minimum_should_match": 1}}]}}
     with translated(es, f"counting hidden documents of {space}"):
         return int(es.count(index=settings.es.index, query=query)["count"])
+
+
+def _sources(source: str) -> list[str]:
+    return [source, *DERIVED_SOURCES.get(source, ())]
+
+
+def _space_docs(es: Elasticsearch, alias: str, source: str, space: str) -> dict[str, IndexedDoc]:
+    """A space's documents from `source` and from the pipelines derived from it."""
+    docs: dict[str, IndexedDoc] = {}
+    for name in _sources(source):
+        docs.update(indexed_docs(es, alias, name, space))
+    return docs
 
 
 def _index_exists(es: Elasticsearch, alias: str, refresh: bool = True) -> bool:

@@ -48,13 +48,17 @@ class AccessPass:
 
     # ---- permissions and pruning ----------------------------------------------------------------
 
-    def _open(self, space: SpaceConfig, indexed: dict[str, IndexedDoc], report: SpaceReport) -> SpaceView:
-        """List the space; when the sync account lost it, its former readers lose it too, before the failure."""
+    def _open(self, space: SpaceConfig, indexed: dict[str, IndexedDoc], report: SpaceReport,
+              derived: dict[str, IndexedDoc] | None = None) -> SpaceView:
+        """List the space; when the sync account lost it, its former readers lose it too, before the failure
+        (with the documents `derived` from its content by other pipelines: meeting transcripts)."""
         try:
             return self.source.open_space(space)
         except SourceError as exc:
             if _unreadable(exc):
                 self._hide(indexed, HIDDEN_UNREADABLE, report)
+                if derived:
+                    self._hide(derived, HIDDEN_UNREADABLE, report)
             raise
 
     def _refresh_permissions(self, space: SpaceConfig, view: SpaceView, indexed: dict[str, IndexedDoc],
@@ -84,10 +88,12 @@ class AccessPass:
                 indexed.pop(d, None)
 
     def _prune(self, existence: Existence, indexed: dict[str, IndexedDoc], state: SpaceState,
-               report: SpaceReport) -> None:
+               report: SpaceReport) -> bool:
+        """Delete what a complete listing no longer shows; False when nothing was deleted for safety (an
+        incomplete listing, or the guard hid what was gone instead)."""
         if not existence.top_complete:
             report.notes.append("the space listing was incomplete: nothing was pruned")
-            return
+            return False
         gone = [d for d, current in indexed.items() if existence.gone(d, current.parent_id)]
         guard = max(self.options.prune_min_guard, int(self.options.prune_max_fraction * len(indexed)))
         if len(gone) > guard and not self.options.allow_mass_delete:
@@ -98,13 +104,14 @@ class AccessPass:
                          "they are hidden from every reader, but nothing was deleted in case the listing was wrong "
                          "(or the sync account lost access to them). If they really were deleted, run "
                          "`python -m connector sync --space KEY --full --allow-mass-delete`.")
-            return
+            return False
         if gone:
             self.indexer.delete_documents(gone)
             report.deleted += len(gone)
         for d, skip in list(state.skips.items()):
             if existence.gone(d, skip.get("parent")):
                 state.skips.pop(d)
+        return True
 
     def _hide(self, docs: dict[str, IndexedDoc], reason: str, report: SpaceReport) -> None:
         for doc_id in hide_documents(self.es, self.indexer.alias, docs):

@@ -37,6 +37,7 @@ from connector.access import AccessPass, SpaceRetired
 from connector.recordings import is_queued
 from connector.report import SpaceReport, SyncReport
 from connector.source import Skipped, Source, SourceDoc, Unit
+from connector.transcripts import TranscriptPass
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class Progress:
 ProgressHook = Callable[[Progress], None]
 
 
-class SyncRunner(AccessPass):
+class SyncRunner(AccessPass, TranscriptPass):
     def __init__(self, settings: Settings, es: Elasticsearch, embedder: Embedder, source: Source,
                  store: SpaceStore | None = None, progress: ProgressHook | None = None,
                  options: SyncOptions | None = None, indexer: Indexer | None = None):
@@ -192,7 +193,8 @@ class SyncRunner(AccessPass):
              configured: bool) -> None:
         self._emit(report, "listing", 0, 0)
         indexed = indexed_docs(self.es, self.indexer.alias, self.source.name, space.key)
-        view = self._open(space, indexed, report)
+        transcripts = self._transcripts(space.key)  # the minutes job's, made from this space's recordings
+        view = self._open(space, indexed, report, transcripts)
         state.timezone = view.timezone
         cursor = self._cursor(state)
         since = None
@@ -227,7 +229,9 @@ class SyncRunner(AccessPass):
         self._emit(report, "permissions", report.pages, 0)
         self._refresh_permissions(space, view, indexed, touched, report)
         self._emit(report, "pruning", report.pages, 0)
-        self._prune(view.existing(), indexed, state, report)
+        existence = view.existing()
+        pruned = self._prune(existence, indexed, state, report)
+        self._follow_pages(space, view, existence, pruned, transcripts, state, report)
         if report.mode == "full":
             state.last_full = report.started
             # the cursor moves to the newest item done without a gap (the checkpoint stops at a failed item)

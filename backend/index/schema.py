@@ -85,6 +85,8 @@ def index_body(settings: ElasticSettings, dims: int, analyzer: str, model: str,
                 "url": {**bounded, "index": False},
                 "version": keyword,
                 "updated": {"type": "date"},
+                # the document id of the page a comment, attachment or meeting transcript belongs to
+                # (`confluence:page:<id>`): the sync finds a page's transcripts by it (connector/transcripts.py)
                 "parent_id": keyword,
                 "ancestors": keyword,
                 "heading_path": {**bounded, "fields": {"text": text}},

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backend.documents import Document
 from backend.errors import ExtractionError, LoreError, SourceError, SourceNotFound
 from backend.minutes.types import Transcript
 from backend.settings import Settings
@@ -172,24 +173,37 @@ def clock(seconds: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
 
 
+TRANSCRIPT_SOURCE = "minutes"
+
+
+def transcript_document(client: Any, recording: dict, attachment: dict, transcript: Transcript, space: str,
+                        version: int, title: str) -> Document:
+    """The transcript as one searchable document, under the recording page's space and restriction levels.
+
+    `parent_id` is the recording page's document id as the connector writes it (`confluence:page:<id>`), so the
+    sync's access pass finds the transcripts of a page it refreshes, hides or prunes (connector/transcripts.py).
+    """
+    from backend.confluence.write import ConfluenceWriter
+
+    key = recording.get("space", {}).get("key", space)
+    return Document(
+        id=f"confluence:transcript:{attachment['id']}", title=f"Transcript: {title} ({recording.get('title', '')})",
+        text=transcript_text(transcript), url=ConfluenceWriter(client).page_url(recording), source=TRANSCRIPT_SOURCE,
+        kind="meeting", space=key, version=str(version),
+        updated=(attachment.get("version") or {}).get("when"), acl=client.space_read_identities(key),
+        restrictions=client.ancestors_read_restrictions(recording),
+        parent_id=f"confluence:{recording.get('type') or 'page'}:{recording['id']}",
+        ancestors=[a["id"] for a in recording.get("ancestors", [])],
+    )
+
+
 def _index_transcript(settings: Settings, client: Any, recording: dict, attachment: dict, transcript: Transcript,
                       space: str, version: int, title: str) -> None:
-    """The transcript as one searchable document, under the recording page's space and restriction levels."""
-    from backend.confluence.write import ConfluenceWriter
-    from backend.documents import Document
     from backend.embeddings import Embedder
     from backend.es import connect
     from backend.indexer import Indexer
 
-    key = recording.get("space", {}).get("key", space)
-    doc = Document(
-        id=f"confluence:transcript:{attachment['id']}", title=f"Transcript: {title} ({recording.get('title', '')})",
-        text=transcript_text(transcript), url=ConfluenceWriter(client).page_url(recording), source="minutes",
-        kind="meeting", space=key, version=str(version),
-        updated=(attachment.get("version") or {}).get("when"), acl=client.space_read_identities(key),
-        restrictions=client.ancestors_read_restrictions(recording), parent_id=recording["id"],
-        ancestors=[a["id"] for a in recording.get("ancestors", [])],
-    )
+    doc = transcript_document(client, recording, attachment, transcript, space, version, title)
     indexer = Indexer(connect(settings.es), settings, Embedder(settings.embed, settings.cache_dir))
     indexer.ensure_index()
     report = indexer.index_documents([doc])
