@@ -18,11 +18,19 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
 from backend.confluence import constants as c
+from backend.confluence.responses import (
+    halve_limit,
+    is_status,
+    looks_throttled,
+    raise_client_error,
+    retry_after,
+    with_query,
+)
 from backend.documents import CONFLUENCE_ANONYMOUS, PUBLIC
 from backend.errors import (
     ConfigError,
@@ -230,7 +238,7 @@ class ConfluenceClient:
         try:
             full = self.get_content(content["id"], expand=c.RESTRICTIONS_EXPAND)
         except (SourceNotFound, SourceError) as exc:
-            if isinstance(exc, SourceAuthError) or not _is_status(exc, (403, 404)):
+            if isinstance(exc, SourceAuthError) or not is_status(exc, (403, 404)):
                 raise
             log.info("ancestor restrictions batch failed (CONFCLOUD-77618); reading them level by level",
                      extra={"content_id": content["id"]})
@@ -297,7 +305,7 @@ class ConfluenceClient:
               stream: bool = False, listing: bool = False) -> requests.Response:
         """One logical call: retries throttling and 5xx with backoff, then raises a `backend.errors` class."""
         if params:
-            url = _with_query(url, params)
+            url = with_query(url, params)
         halved = False
         conn_failures = 0
         tries = max(1, self.settings.max_retries)
@@ -325,13 +333,13 @@ class ConfluenceClient:
                 raise SourceAuthError(self._auth_message())
             if status == 504 and listing and not halved:
                 # A big page of results timed out on the server: one extra try with half the page size.
-                url, halved, tries = _halve_limit(url), True, tries + 1
+                url, halved, tries = halve_limit(url), True, tries + 1
                 resp.close()
                 continue
-            throttled = status in (429, 503) or (status == 403 and _looks_throttled(resp))
+            throttled = status in (429, 503) or (status == 403 and looks_throttled(resp))
             if not throttled and status < 500:
-                _raise_client_error(resp, method, route)
-            wait = _retry_after(resp) if throttled else None
+                raise_client_error(resp, method, route)
+            wait = retry_after(resp) if throttled else None
             resp.close()
             if attempt >= tries:
                 if throttled:
@@ -420,59 +428,6 @@ def _rest_root(url: str, cloud: bool) -> str:
     if cloud and not root.endswith(c.CLOUD_CONTEXT):
         root += c.CLOUD_CONTEXT
     return root
-
-
-def _with_query(url: str, params: Json) -> str:
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True) + [(k, str(v)) for k, v in params.items()]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def _halve_limit(url: str) -> str:
-    parts = urlsplit(url)
-    query = [(k, str(max(c.MIN_PAGE_SIZE, int(v) // 2)) if k == "limit" and v.isdigit() else v)
-             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    raw = resp.headers.get("Retry-After")
-    try:
-        return max(0.0, float(raw)) if raw is not None else None
-    except ValueError:  # an HTTP date: rare from Atlassian; fall back to our own backoff
-        return None
-
-
-def _looks_throttled(resp: requests.Response) -> bool:
-    if any(h in resp.headers for h in c.THROTTLE_HEADERS):
-        return True
-    body = resp.text[:2000].lower()
-    return any(marker in body for marker in c.THROTTLE_MARKERS)
-
-
-def _raise_client_error(resp: requests.Response, method: str, route: str) -> None:
-    status, detail = resp.status_code, _server_message(resp)
-    resp.close()
-    if status == 404:
-        raise SourceNotFound(f"Confluence has no such item ({route}): it was deleted or the token's user "
-                             f"cannot see it.", code="source_not_found")
-    if status == 403:
-        raise SourceError(f"Confluence refused {method} {route} (403): the token's user lacks permission. "
-                          f"{detail}".strip(), code="http_403")
-    if status == 400 and "already exists" in detail.lower():
-        raise SourceError(f"Confluence refused the new page: {detail}", code="title_exists")
-    raise SourceError(f"Confluence refused {method} {route} (HTTP {status}). {detail}".strip(), code=f"http_{status}")
-
-
-def _is_status(exc: Exception, statuses: tuple[int, ...]) -> bool:
-    return getattr(exc, "code", "") in {"source_not_found" if s == 404 else f"http_{s}" for s in statuses}
-
-
-def _server_message(resp: requests.Response) -> str:
-    try:
-        return str(resp.json().get("message", ""))[:300]
-    except ValueError:
-        return ""
 
 
 def _subject_identities(subjects: Json) -> list[str]:
