@@ -37,10 +37,10 @@ def minutes_pipeline_available() -> bool:
 class MinutesHandoff:
     """The default `on_recording` hook: enqueue the minutes job when Redis and the pipeline are there."""
 
-    def __init__(self, settings: Settings, space: str = "", queue: str = MINUTES_QUEUE):
+    def __init__(self, settings: Settings, space: str = "", queue: str | None = None):
         self.settings = settings
         self.space = space
-        self.queue_name = queue
+        self.queue_name = queue or settings.minutes.queue or MINUTES_QUEUE  # LORE_MINUTES_QUEUE
         self._queue: Any = None
 
     def __call__(self, page_id: str, attachment: dict) -> str:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from backend.documents import PUBLIC, Document
 from backend.index import analysis, schema
 
 
+def stemming(settings):
+    """LORE_ES_ANALYZER=auto: stems computed in Python where the node has no `english` analyzer."""
+    return replace(settings, es=replace(settings.es, analyzer="auto"))
+
+
 def test_bm25_finds_other_forms_of_the_words_and_says_how_it_stems(make_indexer, es, isolated_settings):
-    indexer, searcher = make_indexer()
+    indexer, searcher = make_indexer(stemming(isolated_settings))
     indexer.index_documents([
         Document(id="d:bert", title="Model notes", text="BERT's tokenizer splits rare words into pieces.",
                  acl=[PUBLIC]),
@@ -42,7 +49,7 @@ def test_an_index_from_before_stemming_gets_it_on_migration_without_re_embedding
         "doc_id": "d:tsc", "chunk_no": 0, "title": "Governance", "heading_path": [], "source": "eval",
         "text": "The TSC meetings elected two maintainers.", "acl": [PUBLIC], "embedding": vector})
     calls = embedder.calls
-    _, searcher = make_indexer()  # ensure_index() sees schema v2 and migrates
+    _, searcher = make_indexer(stemming(isolated_settings))  # ensure_index() sees schema v2 and migrates
     assert schema.current_index(es, alias) != old
     assert searcher.search("maintainer election", [PUBLIC], mode="bm25").docs[0].doc_id == "d:tsc"
     assert embedder.calls == calls  # the migration copied the vector: nothing was embedded again

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
 from backend.search import Searcher
-from connector.recordings import NOT_AVAILABLE, MinutesHandoff
+from connector.recordings import QUEUED, MinutesHandoff
 from tests.integration.sync.conftest import MALFORMED_PHRASE, PDF_PHRASE, SyncEnv
 
 # Broken storage XHTML as editors and migrations leave it: unclosed tags, an unknown entity, a stray CDATA end,
@@ -80,17 +81,26 @@ def _with_cap(env: SyncEnv, cap: int):
     return replace(env.settings, confluence=replace(env.settings.confluence, attachment_max_bytes=cap))
 
 
-def test_recordings_are_listed_for_the_minutes_pipeline_not_indexed(sync_env: SyncEnv) -> None:
-    hook = MinutesHandoff(sync_env.settings, space="MEET")
+def test_recordings_are_handed_to_the_minutes_queue_not_indexed(sync_env: SyncEnv) -> None:
+    import redis
+    from rq import Queue
 
-    report = sync_env.sync("MEET", full=True, on_recording=hook)
-
-    meet = report.space("MEET")
-    recording = f"confluence:attachment:{sync_env.seed.recording_id}"
-    assert [r["id"] for r in meet.recordings] == [recording]
-    assert meet.recordings[0]["status"] == NOT_AVAILABLE  # the minutes pipeline is a later issue
-    assert recording not in sync_env.doc_ids()
-    assert "recording queued for minutes: not yet available" in meet.render()
+    queue = f"lore-test-minutes-{uuid.uuid4().hex[:8]}"  # no worker listens: the job only waits there
+    hook = MinutesHandoff(sync_env.settings, space="MEET", queue=queue)
+    try:
+        report = sync_env.sync("MEET", full=True, on_recording=hook)
+        meet = report.space("MEET")
+        recording = f"confluence:attachment:{sync_env.seed.recording_id}"
+        assert [r["id"] for r in meet.recordings] == [recording]
+        job_id = f"minutes-{sync_env.seed.recording_id}-v1"
+        assert meet.recordings[0]["status"] == f"{QUEUED} (job {job_id})"
+        assert recording not in sync_env.doc_ids()
+        assert f"{QUEUED} (job {job_id})" in meet.render()
+        jobs = Queue(queue, connection=redis.Redis.from_url(sync_env.settings.redis_url))
+        assert jobs.job_ids == [job_id]
+        assert jobs.fetch_job(job_id).kwargs["page_id"]  # the job names the page to post the minutes under
+    finally:
+        Queue(queue, connection=redis.Redis.from_url(sync_env.settings.redis_url)).delete(delete_jobs=True)
 
 
 def test_a_page_over_the_time_budget_is_skipped_with_the_reason_and_not_fetched_again(sync_env: SyncEnv) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,18 @@ def cli_env(env: SyncEnv, **overrides: str) -> dict[str, str]:
 
 
 def test_choose_a_space_sync_it_and_read_the_status(sync_env: SyncEnv, capsys: pytest.CaptureFixture) -> None:
-    env = cli_env(sync_env)
+    import redis
+    from rq import Queue
+
+    queue = f"lore-test-minutes-{uuid.uuid4().hex[:8]}"  # the recording's job waits there: no worker listens
+    env = cli_env(sync_env, LORE_MINUTES_QUEUE=queue)
+    try:
+        _choose_sync_and_read(sync_env, env, capsys)
+    finally:
+        Queue(queue, connection=redis.Redis.from_url(sync_env.settings.redis_url)).delete(delete_jobs=True)
+
+
+def _choose_sync_and_read(sync_env: SyncEnv, env: dict[str, str], capsys: pytest.CaptureFixture) -> None:
     for key in ("TOC", "MEET", "REP"):
         sync_env.store.remove_space(key)
 
@@ -47,7 +59,7 @@ def test_choose_a_space_sync_it_and_read_the_status(sync_env: SyncEnv, capsys: p
     out = capsys.readouterr().out
     assert out.startswith("MEET: OK (full)") and "pages/s" in out
     assert "restricted: this space indexes unrestricted content only" in out
-    assert "recording queued for minutes: not yet available" in out
+    assert f"recording queued for minutes (job minutes-{sync_env.seed.recording_id}-v1)" in out
     assert main(["status"], env) == EXIT_OK
     status = capsys.readouterr().out
     assert "MEET (unrestricted only)" in status and "cursor: 20" in status and "last sync: ok (full)" in status
