@@ -79,17 +79,7 @@ class IdentityResolver:
         key = (email or "").strip().lower()
         if not key or "@" not in key or len(key) > MAX_EMAIL_CHARS or self.confluence is None:
             return [PUBLIC]
-        now = self._clock()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit and hit[0] > now:
-                return list(hit[1])
-        identities, ttl = self._lookup(key)
-        with self._lock:
-            if len(self._cache) >= MAX_CACHED:
-                self._cache.clear()  # crude, but bounded; a refill costs one lookup per active user
-            self._cache[key] = (now + ttl, identities)
-        return list(identities)
+        return self._cached(f"email:{key}", lambda: self._find(self.confluence.find_user_by_email, key))
 
     def resolve_account(self, account_id: str | None) -> list[str]:
         """Identities of a Confluence Cloud account the caller vouches for (the Forge macro's verified principal)."""
@@ -104,17 +94,7 @@ class IdentityResolver:
         if not name or len(name) > MAX_ACCOUNT_CHARS or self.confluence is None:
             return [PUBLIC]
 
-        def lookup() -> tuple[list[str], float]:
-            self.lookups += 1
-            try:
-                user = self.confluence.find_user_by_username(name)
-            except LoreError as exc:
-                log.warning("Confluence user lookup failed; the asker sees public pages only",
-                            extra={"error": str(exc)})
-                return [PUBLIC], FAILURE_CACHE_SECONDS
-            return self._identities(user, counted=True) if user else ([PUBLIC], self.cache_seconds)
-
-        return self._cached(f"username:{name.lower()}", lookup)
+        return self._cached(f"username:{name.lower()}", lambda: self._find(self.confluence.find_user_by_username, name))
 
     def _cached(self, key: str, lookup: Callable[[], tuple[list[str], float]]) -> list[str]:
         now = self._clock()
@@ -125,15 +105,15 @@ class IdentityResolver:
         identities, ttl = lookup()
         with self._lock:
             if len(self._cache) >= MAX_CACHED:
-                self._cache.clear()
+                self._cache.clear()  # crude, but bounded; a refill costs one lookup per active user
             self._cache[key] = (now + ttl, identities)
         return list(identities)
 
-    def _lookup(self, email: str) -> tuple[list[str], float]:
-        assert self.confluence is not None
+    def _find(self, find: Callable[[str], dict[str, Any] | None], key: str) -> tuple[list[str], float]:
+        """One directory lookup (by email or login name) -> (identities, seconds to keep them)."""
         self.lookups += 1
         try:
-            user = self.confluence.find_user_by_email(email)
+            user = find(key)
         except LoreError as exc:
             log.warning("Confluence user lookup failed; the asker sees public pages only",
                         extra={"error": str(exc)})

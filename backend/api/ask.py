@@ -40,10 +40,8 @@ def _authenticate() -> None:
 
 @bp.post("/ask")
 def ask():
-    body = _json_body()
-    question = body.get("question")
-    if not isinstance(question, str):
-        raise BadRequest('Send the question as a string: {"question": "How do we cut a release?"}.')
+    body = json_body()
+    question = question_of(body)
     history = _history(body.get("history"))
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
@@ -134,11 +132,19 @@ def _event(event: dict) -> str:
     return f"event: {name}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
-def _json_body() -> dict:
+def json_body() -> dict:
+    """The request's JSON object (also the macro endpoints'), or a 400 that says what to send."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadRequest('Send a JSON object with Content-Type: application/json, e.g. {"question": "..."}.')
     return body
+
+
+def question_of(body: dict) -> str:
+    question = body.get("question")
+    if not isinstance(question, str):
+        raise BadRequest('Send the question as a string: {"question": "How do we cut a release?"}.')
+    return question
 
 
 def _history(value) -> list[dict]:

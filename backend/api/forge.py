@@ -14,6 +14,7 @@ import threading
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
+from backend.api.ask import json_body, question_of
 from backend.api.macro import parse_spaces, runtime
 from backend.askjobs import DONE, NoSuchJob, owner_of
 from backend.errors import BadRequest
@@ -53,10 +54,8 @@ def _owner() -> str:
 
 @bp.post("/ask")
 def ask():
-    body = _json_body()
-    question = body.get("question")
-    if not isinstance(question, str):
-        raise BadRequest('Send the question as a string: {"question": "How do we cut a release?"}.')
+    body = json_body()
+    question = question_of(body)
     spaces = parse_spaces(body.get("space"))
     inv = _invocation()
     rt = runtime()
@@ -75,7 +74,7 @@ def job(job_id: str):
 
 @bp.post("/feedback")
 def feedback():
-    body = _json_body()
+    body = json_body()
     job_id, vote = body.get("job_id"), body.get("vote")
     if vote not in VOTES:
         raise BadRequest(f'"vote" must be one of {", ".join(VOTES)}.')
@@ -88,10 +87,3 @@ def feedback():
     if not rt.services.feedback.record_vote(job_id, inv.account_id, vote):
         raise NoSuchJob()
     return jsonify({"recorded": True})
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest('Send a JSON object, e.g. {"question": "..."}.')
-    return body
