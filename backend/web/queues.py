@@ -149,9 +149,20 @@ def _view(job: Job) -> JobView:
     reason = meta.get("reason") or ""
     if not reason and state == "failed":
         reason = _last_line(job)
-    return JobView(id=job.id, state=str(state), progress=dict(meta.get("progress") or {}), reason=str(reason),
+    return JobView(id=job.id, state=str(state), progress=_progress(meta), reason=str(reason),
                    description=job.description or "", enqueued_at=_iso(job.enqueued_at), ended_at=_iso(job.ended_at),
-                   link=str(meta.get("link") or ""))
+                   link=str(meta.get("link") or meta.get("minutes_url") or ""))
+
+
+def _progress(meta: dict) -> dict:
+    """A sync job keeps {stage, done, total} under `progress`; the minutes job (backend/minutes/jobs.py) keeps a
+    fraction there and its stage beside it. Both become the one shape the page shows."""
+    progress = meta.get("progress")
+    if isinstance(progress, dict):
+        return dict(progress)
+    if isinstance(progress, (int, float)) and not isinstance(progress, bool):
+        return {"stage": str(meta.get("stage") or ""), "fraction": float(progress)}
+    return {}
 
 
 def _last_line(job: Job) -> str:

@@ -119,8 +119,14 @@ def test_a_queue_listing_shows_each_jobs_state_progress_and_reason(redis_conn) -
         SimpleWorker([queue], connection=redis_conn).work(burst=True)  # in-process: it fails with the reason
         queue.enqueue("json.loads", "{}", description="minutes of the TOC call",
                       meta={"progress": {"stage": "transcribing", "fraction": 0.4}, "link": "http://wiki/p/1"})
+        # what backend.minutes.jobs really keeps: a fraction under `progress`, the stage beside it, the page link
+        queue.enqueue("json.loads", "{}", description="minutes of the board call",
+                      meta={"stage": "summarising", "progress": 0.75, "minutes_url": "http://wiki/p/2"})
         queues = Queues(_url(redis_conn), sync_queue=name)
         listed = queues.jobs(name)
+        minutes = next(j for j in listed if j.description == "minutes of the board call")
+        assert minutes.progress == {"stage": "summarising", "fraction": 0.75} and minutes.link == "http://wiki/p/2"
+        listed = [j for j in listed if j is not minutes]
         assert [(j.description, j.state) for j in listed] == [("minutes of the TOC call", "queued"),
                                                              ("a job that fails", "failed")]
         assert listed[0].progress == {"stage": "transcribing", "fraction": 0.4} and listed[0].link == "http://wiki/p/1"
