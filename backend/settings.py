@@ -24,12 +24,12 @@ class ElasticSettings:
     index: str = "lore-chunks"  # the alias every reader and writer uses; real indices are <alias>-v<N>
     config_index: str = "lore-config"  # small index holding spaces, cursors and sync reports
     feedback_index: str = "lore-feedback"  # answers given in Slack and the votes on them (backend/feedback.py)
-    # "english-if-present" (default) uses `english` when the server has analysis-common, else no stemming;
-    # "auto" does the same stemming in Python where `english` is missing ("python-porter",
-    # backend/index/analysis.py). It measured better on retrieval (bench/retrieval-quality.md) but moved the
-    # passage that answers a reference question out of the 0.5B model's context, so it waits for the answer
-    # evaluation (issue #12 item 4) before it becomes the default. Another analyzer name: no stemming.
-    analyzer: str = "english-if-present"
+    # "auto" (default): `english` where the server has analysis-common, else the same stemming done in Python
+    # into *_stems fields ("python-porter", backend/index/analysis.py), so every node stems. Measured better on
+    # retrieval (bench/retrieval-quality.md) and, with the focused answer context, on graded answers
+    # (bench/answer-quality.md). "english-if-present": no stemming where `english` is missing. Another analyzer
+    # name: that analyzer, no stemming. An index keeps the path it was built with (its _meta.stemming).
+    analyzer: str = "auto"
     shards: int = 1
     replicas: int = 0  # a single-node default; set 1+ on a cluster
     request_timeout: float = 30.0
@@ -106,6 +106,15 @@ class AnswerSettings:
     rewrite_max_tokens: int = 48  # a standalone search query is one short line
     prompt_overhead_tokens: int = 64  # chat-template tokens around each message that the estimate misses
     seed: int = 42  # fixed seed: the same question on the same pages gives the same answer
+    # What the model reads (backend/answers/focus.py): "focus" = only the lines of the best pages that carry the
+    # question's terms, within focus_tokens; "passages" = whole passages filling the model's window (~3-4k
+    # tokens). Graded on the wiki questions (bench/answer-quality.md): focus answers better with both packaged
+    # models and the CPU reads a third of the prompt.
+    context: str = "focus"
+    focus_tokens: int = 1200
+    # Before asking the model (backend/answers/evidence.py): "not found" when a word of the question occurs in no
+    # page the asker may open, or a year/figure of it in none of the retrieved passages
+    check_evidence: bool = True
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
-from backend.answers import postcheck
+from backend.answers import evidence, postcheck
 from backend.answers.context import Context, assemble
+from backend.answers.focus import assemble_focused
 from backend.answers.types import ANSWERED, NOT_FOUND, SOURCES_ONLY, Answer, Citation, Source
-from backend.errors import BadRequest, LoreError, ServiceUnavailable
+from backend.errors import BadRequest, ConfigError, LoreError, ServiceUnavailable
 from backend.llm import ContextTooLong, Deadline, Incomplete, LLMClient, NoOutput, estimate_tokens
 from backend.prompts import NOT_FOUND as NOT_FOUND_TEXT
 from backend.prompts import SYSTEM, Prompt, answer_messages, brief_history, rewrite_messages
@@ -33,6 +34,7 @@ UNCITED = "This answer cites none of the pages: check it against the sources bel
 UNVERIFIED = "Some figures in this answer ({}) are not in the pages it cites: check them against the sources."
 CUT_SHORT = "The answer service stopped in the middle of this answer; check the sources below for the rest."
 NOTHING_RELEVANT = "Nothing in the pages you can access looks relevant to this question."
+NOT_MENTIONED = "None of the pages you can access mention {}, so they cannot answer this; the closest pages are below."
 
 
 class Answerer:
@@ -42,6 +44,8 @@ class Answerer:
         self.searcher = searcher
         self.llm = llm
         self.options = options or settings.answer
+        if self.options.context not in ("focus", "passages"):
+            raise ConfigError(f"LORE_ANSWER_CONTEXT={self.options.context!r}: use focus or passages.")
 
     # ---- public -------------------------------------------------------------------------------
 
@@ -117,6 +121,12 @@ class Answerer:
         max_tokens = self.options.max_tokens or self.settings.llm.max_tokens
         ctx = self._context(hits, question, history, max_tokens)
         yield "sources", ctx.sources
+        missing = self._missing(question, identities, hits)
+        if missing:
+            named = ", ".join(f"\u201c{m}\u201d" for m in missing)
+            yield finish(Answer(NOT_FOUND_TEXT, sources=ctx.sources, not_found=True, status=NOT_FOUND,
+                                notice=NOT_MENTIONED.format(named)))
+            return
         if self.llm is None or llm_down is not None:
             yield finish(_sources_only(ctx, UNAVAILABLE))
             return
@@ -225,7 +235,16 @@ class Answerer:
         fixed += estimate_tokens(SYSTEM) + estimate_tokens(question) + 80  # 80: the instruction line before it
         fixed += self.options.prompt_overhead_tokens
         budget = int(max(window - fixed, 0) * shrink)
+        if self.options.context == "focus":
+            return assemble_focused(hits, question, min(budget, self.options.focus_tokens), self.options.max_sources)
         return assemble(hits, budget, self.options.max_sources, self.options.max_passages_per_source)
+
+    def _missing(self, question: str, identities: Sequence[str], hits: list[Hit]) -> list[str]:
+        """What the question names that the asker's pages lack (evidence.py); empty when the check is off."""
+        if not self.options.check_evidence:
+            return []
+        missing = evidence.missing_figures(question, hits)
+        return missing or evidence.unknown_words(self.searcher, question, identities)
 
 
 def merge_rewrite(rewrite: str, question: str, fallback: str) -> str:

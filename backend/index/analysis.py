@@ -17,7 +17,7 @@ from functools import lru_cache
 
 ENGLISH = "english"  # the node's analyzer does it all
 PYTHON = "python-porter"  # stems computed by stems() into the *_stems fields
-ENGLISH_IF_PRESENT = "english-if-present"  # the default: `english` where the node has it, else no stemming
+ENGLISH_IF_PRESENT = "english-if-present"  # `english` where the node has it, else no stemming
 NONE = "none"  # an explicit analyzer without stemming (LORE_ES_ANALYZER=lore_text or another name)
 PLAIN_ANALYZER = "lore_text"  # standard tokenizer + lowercase + English stop words: built from core parts only
 STEMS_ANALYZER = "lore_stems"  # the *_stems fields hold ready-made stems: split and lowercase, nothing more
@@ -77,8 +77,8 @@ def stem_fields(source: dict) -> dict:
 def choose(setting: str, node_modules: set[str]) -> tuple[str, str]:
     """(analyzer of the text fields, stemming path) for the LORE_ES_ANALYZER setting on this node.
 
-    `english-if-present` (the default): `english` where the node has analysis-common, else the plain analyzer.
-    `auto`: `english` where the node has analysis-common, else the plain analyzer with Python stems.
+    `english-if-present`: `english` where the node has analysis-common, else the plain analyzer.
+    `auto` (the default): `english` where the node has analysis-common, else the plain analyzer with Python stems.
     `python-porter` forces the Python path (to compare it with `english` on a full node); any other value
     is an analyzer name used as is, without extra stems.
     """
