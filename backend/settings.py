@@ -115,6 +115,7 @@ class AnswerSettings:
     # Before asking the model (backend/answers/evidence.py): "not found" when a word of the question occurs in no
     # page the asker may open, or a year/figure of it in none of the retrieved passages
     check_evidence: bool = True
+    evidence_min_chunks: int = 1000  # the word check needs this many visible chunks (~100 pages) to mean anything
 
 
 @dataclass(frozen=True)

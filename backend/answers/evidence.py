@@ -7,7 +7,7 @@ asker can rephrase:
 
 - `unknown_words`: a content word of the question that no page the asker can open contains, anywhere (one
   `size: 0` search per word, the asker's ACL applied, within one edit for words of 5+ letters so that a typo is
-  not taken for a missing fact). "salary", "stipend" or "Copilot" in a wiki that never uses them. A word that
+  not taken for a missing fact), once the asker can open enough pages for absence to mean something. "salary", "stipend" or "Copilot" in a wiki that never uses them. A word that
   *is* in the wiki somewhere is left to retrieval and the model: a paraphrase ("lose my merge rights") must
   still reach the page that says it differently.
 - `missing_figures`: a year or other figure of two or more digits (2018, 3.0.0, v1.4) that none of the retrieved
@@ -36,12 +36,19 @@ GENERIC = frozenset(
     "should would will shall may might must ever anyone someone something anything tell know please need needs "
     "our your you yours mine ours their them they she her him his its it's there here this that those these "
     "with from into about over under after before during between also just only very still yet again "
-    "get got make made take took give gave say said go went come came use used want wants like".split()
+    "get got make made take took give gave say said go went come came use used want wants like "
+    # when: a question's framing, which a page states as a date
+    "early mid late first last next previous new old current recent recently latest ago today yesterday "
+    "tomorrow now then soon year years month months week weeks day days time times back".split()
 )
 
 
-def unknown_words(searcher: Searcher, question: str, identities: Sequence[str] | Audience) -> list[str]:
-    """The question's content words that no page the asker may open contains (in its title or text)."""
+def unknown_words(searcher: Searcher, question: str, identities: Sequence[str] | Audience,
+                  min_chunks: int = 1000) -> list[str]:
+    """The question's content words that no page the asker may open contains (in its title or text).
+
+    Only over at least `min_chunks` visible chunks: absence from a handful of pages says nothing about a word
+    ("happen" in ten pages), while a wiki of a hundred pages or more uses every common word somewhere."""
     words = []
     for w in _WORD.findall(question):
         low = w.lower()
@@ -53,7 +60,8 @@ def unknown_words(searcher: Searcher, question: str, identities: Sequence[str] |
     if not words:
         return []
     python_stems = searcher.stemming() == analysis.PYTHON
-    searches: list[dict] = []
+    visible = {"size": 0, "track_total_hits": min_chunks, "query": {"bool": {"filter": [acl_filter(identities)]}}}
+    searches: list[dict] = [{"index": searcher.alias}, visible]
     asked: list[str] = []
     for w in words:
         text = analysis.stems(w) if python_stems else w
@@ -66,11 +74,13 @@ def unknown_words(searcher: Searcher, question: str, identities: Sequence[str] |
                                    "must": [{"multi_match": {"query": text, "fields": fields, "fuzziness": fuzzy}}]}}}
         searches += [{"index": searcher.alias}, body]
         asked.append(w)
-    if not searches:
+    if not asked:
         return []
     with translated(searcher.es, "checking the question's words"):
         responses = searcher.es.msearch(searches=searches)["responses"]
-    return [w for w, r in zip(asked, responses, strict=True) if "error" not in r and _total(r) == 0]
+    if "error" in responses[0] or _total(responses[0]) < min_chunks:
+        return []
+    return [w for w, r in zip(asked, responses[1:], strict=True) if "error" not in r and _total(r) == 0]
 
 
 def missing_figures(question: str, hits: Sequence[Hit]) -> list[str]:

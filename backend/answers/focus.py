@@ -44,6 +44,7 @@ MIN_UNIT_TOKENS = 3  # "-", "**Agenda:**" alone tell the model nothing
 OPENING_WORDS = 60  # a page that matched no term shows this much of its best passage
 TOP_HIT_SHARE = 0.4  # the best hit's passage is given whole, up to this share of the budget
 HEADING_WEIGHT = 0.5  # a question term in the unit's section heading counts half ("Maintainer Diversity")
+MIN_PREFIX_WORDS = 4  # a shorter repeated start is chance ("- The TSC"), not the chunk overlap
 FLAT_LINE_WORDS = 30  # a line this long with two or more " - " bullets inside is several lines joined
 REST_MIN_SHARE = 0.35  # after each page's best unit, only units scoring this share of the best unit's score
 _INLINE_BULLET = re.compile(r"\s+(?=[-*•]\s+\S)")
@@ -89,9 +90,7 @@ def assemble_focused(hits: Sequence[Hit], question: str, budget_tokens: int, max
             pages[hit.doc_id] = _PageUnits(Source(n, hit.title or hit.doc_id, hit.url, hit.doc_id, hit.snippet))
         page = pages[hit.doc_id]
         for unit in _units(hit.text, page.source.n - 1, chunk_rank, tuple(hit.heading_path)):
-            key = " ".join(unit.text.lower().split())
-            if key not in seen:  # chunks overlap: a line shared by two passages is one unit
-                seen.add(key)
+            if _dedupe(unit, seen):  # chunks overlap: a line shared by two passages is one unit
                 page.units.append(unit)
         chunk_rank += 1
     terms = question_stems(question)
@@ -130,6 +129,23 @@ def _units(raw: str, page: int, chunk: int, section: tuple[str, ...]) -> list[_U
             out.append(_Unit(page, chunk, len(out), indent, piece, frozenset(stems(piece).split()),
                              section=section, heading_stems=heading))
     return out
+
+
+def _dedupe(unit: _Unit, seen: set[str]) -> bool:
+    """False for a line already taken; a line that starts with one (the overlap's last line running on into the
+    new chunk's words) keeps only what follows it."""
+    key = " ".join(unit.text.lower().split())
+    if key in seen:
+        return False
+    words = unit.text.split()
+    for n in range(len(words) - 1, MIN_PREFIX_WORDS - 1, -1):
+        if " ".join(words[:n]).lower() in seen:
+            unit.text = " ".join(words[n:])
+            unit.stems = frozenset(stems(unit.text).split())
+            key = " ".join(unit.text.lower().split())
+            break
+    seen.add(key)
+    return True
 
 
 def _unflatten(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -244,7 +244,8 @@ class Answerer:
         if not self.options.check_evidence:
             return []
         missing = evidence.missing_figures(question, hits)
-        return missing or evidence.unknown_words(self.searcher, question, identities)
+        return missing or evidence.unknown_words(self.searcher, question, identities,
+                                                 self.options.evidence_min_chunks)
 
 
 def merge_rewrite(rewrite: str, question: str, fallback: str) -> str:
