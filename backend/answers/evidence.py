@@ -7,7 +7,8 @@ asker can rephrase:
 
 - `unknown_words`: a content word of the question that no page the asker can open contains, anywhere (one
   `size: 0` search per word, the asker's ACL applied, within one edit for words of 5+ letters so that a typo is
-  not taken for a missing fact), once the asker can open enough pages for absence to mean something. "salary", "stipend" or "Copilot" in a wiki that never uses them. A word that
+  not taken for a missing fact), once the asker can open enough pages for absence to mean something:
+  "salary", "stipend" or "Copilot" in a wiki that never uses them. A word that
   *is* in the wiki somewhere is left to retrieval and the model: a paraphrase ("lose my merge rights") must
   still reach the page that says it differently.
 - `missing_figures`: a year or other figure of two or more digits (2018, 3.0.0, v1.4) that none of the retrieved

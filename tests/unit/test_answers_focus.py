@@ -7,7 +7,8 @@ from backend.answers.focus import assemble_focused, question_stems
 from backend.prompts import answer_messages
 from backend.search import Hit
 
-FILLER = "\n".join(f"- Item {i}: the working group reviewed the agenda and the notes of meeting {i}." for i in range(40))
+FILLER = "\n".join(f"- Item {i}: the working group reviewed the agenda and the notes of meeting {i}."
+                   for i in range(40))
 MINUTES = (
     "**TSC Chair Elections**\n\n"
     "- Nominations for TSC Chair attached\n"
@@ -53,7 +54,8 @@ def test_the_context_keeps_the_lines_with_the_question_terms_and_drops_the_rest(
 
 
 def test_a_line_ending_with_a_colon_brings_the_list_it_announces():
-    hits = [hit("minutes", 0, MINUTES), hit("report", 0, REPORT, "2021 Q1 Hyperledger Cactus", ["Maintainer Diversity"])]
+    hits = [hit("minutes", 0, MINUTES),
+            hit("report", 0, REPORT, "2021 Q1 Hyperledger Cactus", ["Maintainer Diversity"])]
     question = "Who are the four maintainers of Cactus?"
     text = prompt_of(assemble_focused(hits, question, 1200, 5), question)
     for name in ("Shingo Fujimoto", "Jonathan Hamilton", "Peter Somogyvari", "Takuma Takeuchi"):
@@ -74,7 +76,8 @@ def test_the_best_hit_is_given_whole_within_its_share_and_a_page_matching_no_ter
 def test_lines_a_chunk_repeats_from_the_previous_one_appear_once():
     first = "- Process for electing a TSC Chair\n- Begin nomination period: Feb 11th\n- End nomination period: Feb 17th"
     # the chunker joins the overlap it repeats into one line
-    second = ("- Process for electing a TSC Chair - Begin nomination period: Feb 11th - End nomination period: Feb 17th "
+    second = ("- Process for electing a TSC Chair - Begin nomination period: Feb 11th "
+              "- End nomination period: Feb 17th "
               "and the rest of the words that make this a long line of more than thirty words in all, as overlaps are\n"
               "- Send slate of nominees to TSC Members: Thursday, Feb 18th")
     hits = [hit("a", 0, "Unrelated opening line about chaintool."), hit("minutes", 0, first), hit("minutes", 1, second)]
