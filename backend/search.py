@@ -114,6 +114,13 @@ class Searcher:
             self._stemming = (path, now)
         return self._stemming[0]
 
+    def _match(self, text: str, fields: list[str]) -> dict:
+        if self.s.bm25_type not in ("best_fields", "cross_fields", "most_fields"):
+            raise ConfigError(f"LORE_SEARCH_BM25_TYPE={self.s.bm25_type!r}: use cross_fields, best_fields or most_fields.")
+        if self.s.bm25_type == "best_fields":
+            return {"query": text, "type": "best_fields", "tie_breaker": 0.3, "fields": fields}
+        return {"query": text, "type": self.s.bm25_type, "fields": fields}
+
     def _bm25_body(self, query: str, visible: dict) -> dict:
         fields = [f"title^{self.s.title_boost}", "heading_path.text^1.5", "text"]
         text = query
@@ -124,7 +131,7 @@ class Searcher:
             "size": self.s.candidates,
             "_source": _SOURCE_FIELDS,
             "query": {"bool": {
-                "must": {"multi_match": {"query": text, "type": "best_fields", "tie_breaker": 0.3, "fields": fields}},
+                "must": {"multi_match": self._match(text, fields)},
                 "filter": visible,
             }},
             # the snippet marks the asker's words in the text, whichever fields matched them
