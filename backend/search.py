@@ -116,7 +116,8 @@ class Searcher:
 
     def _match(self, text: str, fields: list[str]) -> dict:
         if self.s.bm25_type not in ("best_fields", "cross_fields", "most_fields"):
-            raise ConfigError(f"LORE_SEARCH_BM25_TYPE={self.s.bm25_type!r}: use cross_fields, best_fields or most_fields.")
+            raise ConfigError(f"LORE_SEARCH_BM25_TYPE={self.s.bm25_type!r}: "
+                              "use cross_fields, best_fields or most_fields.")
         if self.s.bm25_type == "best_fields":
             return {"query": text, "type": "best_fields", "tie_breaker": 0.3, "fields": fields}
         return {"query": text, "type": self.s.bm25_type, "fields": fields}
