@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
             which.add_argument("--sample", type=int, default=0,
                                help="answer N questions spread evenly over the file (every meeting or page "
                                     "family, not just the first); the same N always picks the same questions")
+            p.add_argument("--grades", help="hand grades (JSONL, backend/eval/grades.py): report the accepted rate")
+            p.add_argument("--grades-todo", metavar="FILE",
+                           help="with --grades: write the answers not graded yet here, in the grade file's shape")
     every = sub.add_parser("all", help="every evaluation set from the shared data: bm25/dense/hybrid, one table")
     every.add_argument("--shared", help="the shared data folder (default: LORE_SHARED_DATA or ../shared/data)")
     every.add_argument("--sets", default=",".join(SET_NAMES), help=f"comma-separated subset of {','.join(SET_NAMES)}")
@@ -55,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     asr.add_argument("--repeat", type=int, default=1, help="time each clip N times, keep the fastest (a busy box)")
     asr.add_argument("--json", dest="json_out", help="write the report (with per-clip rows) here")
     _add_minutes(sub)
+    graded = sub.add_parser("grades", help="the accepted rate of an answers report, from hand grades")
+    graded.add_argument("--report", required=True, help="the --json report of `answers`")
+    graded.add_argument("--grades", required=True, help="hand grades (JSONL, backend/eval/grades.py)")
+    graded.add_argument("--todo", help="write the answers not graded yet here, in the grade file's shape")
+    graded.add_argument("--json", dest="json_out", help="write the report with its grades here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # its retries log tracebacks; we report once
@@ -91,6 +99,24 @@ def main(argv: list[str] | None = None) -> int:
             report = run_retrieval(args.corpus, args.questions, modes_arg(args.mode), args.k, settings,
                                    keep=args.keep_index)
             print_retrieval(report)
+        elif args.command == "grades":
+            from backend.eval.answers import print_answers, print_grades
+            from backend.eval.grades import apply_grades, load_grades, todo
+
+            try:
+                with open(args.report, encoding="utf-8") as f:
+                    report = json.load(f)
+                report["grades"] = apply_grades(report["rows"], load_grades(args.grades))
+            except (OSError, ValueError, KeyError) as exc:
+                print(f"error: cannot grade {args.report} with {args.grades}: {exc}", file=sys.stderr)
+                return 2
+            if args.todo:
+                with open(args.todo, "w", encoding="utf-8") as f:
+                    f.writelines(json.dumps(t, ensure_ascii=False) + "\n" for t in todo(report["rows"]))
+            if "retrieval" in report:
+                print_answers(report)
+            else:
+                print_grades(report["grades"])
         elif args.command == "minutes":
             from backend.eval.minutes import run_minutes
 

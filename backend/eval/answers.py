@@ -12,6 +12,7 @@ by the real pipeline as a reader who sees everything. Measured:
 
 from __future__ import annotations
 
+import json
 import re
 import string
 import sys
@@ -22,6 +23,7 @@ from dataclasses import asdict
 from backend.answers import Answerer
 from backend.documents import PUBLIC
 from backend.errors import redact_url
+from backend.eval.grades import apply_grades, load_grades, todo
 from backend.eval.retrieval import Question, build_index, evaluate_mode, load_corpus, load_questions, percentile
 from backend.llm import LLMClient
 from backend.settings import Settings
@@ -103,6 +105,11 @@ def run_answers(args, settings: Settings) -> dict:
         "retrieval": {k: v for k, v in retrieval.items() if k != "rows"},
         "answers": summarise(rows), "rows": rows,
     }
+    if getattr(args, "grades", None):
+        report["grades"] = apply_grades(rows, load_grades(args.grades))
+        if getattr(args, "grades_todo", None):
+            with open(args.grades_todo, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(t, ensure_ascii=False) + "\n" for t in todo(rows))
     print_answers(report)
     return report
 
@@ -113,7 +120,8 @@ def _answer_row(answerer: Answerer, q: Question, i: int, total: int) -> dict:
     cited = [c.doc_id for c in answer.citations]
     matched, how = contains_gold(answer.text, q.answer) if q.answerable and not answer.not_found else (False, "")
     row = {
-        "qid": q.qid, "answerable": q.answerable, "status": answer.status, "not_found": answer.not_found,
+        "qid": q.qid, "question": q.question, "answerable": q.answerable, "status": answer.status,
+        "not_found": answer.not_found,
         "contains_gold": matched, "match": how,
         "f1": round(token_f1(answer.text, q.answer), 3) if q.answerable else None,
         "gold_recall": round(token_recall(answer.text, q.answer), 3) if q.answerable else None,
@@ -183,9 +191,24 @@ def print_answers(report: dict) -> None:
     for name, value, note in rows:
         shown = "   n/a" if value is None else f"{value:6.3f}"
         print(f"{name:<26}{shown}  {note}")
+    if report.get("grades"):
+        print_grades(report["grades"])
     print(f"{'latency ms':<26}{'p50':>8} {'p95':>8}")
     for name, v in a["latency_ms"].items():
         print(f"  {name:<24}{v['p50']:>8.0f} {v['p95']:>8.0f}   (n={v['n']})")
 
 
-__all__ = ["contains_gold", "normalise", "run_answers", "spread_sample", "summarise", "token_f1", "token_recall"]
+def print_grades(g: dict) -> None:
+    for name, key, note in (("accepted (hand-graded)", "accepted", "correct, on answerable questions"),
+                            ("accepted or partial", "accepted_or_partial", ""),
+                            ("wrong", "wrong", "on answerable questions"),
+                            ("declined, answerable", "declined_answerable", "false not-found"),
+                            ("declined, unanswerable", "declined_unanswerable", "not-found accuracy")):
+        shown = "   n/a" if g[key] is None else f"{g[key]:6.3f}"
+        print(f"{name:<26}{shown}  {note}")
+    if g["ungraded"]:
+        print(f"ungraded answers ({len(g['ungraded'])}): {', '.join(g['ungraded'])}")
+
+
+__all__ = ["contains_gold", "normalise", "print_grades", "run_answers", "spread_sample", "summarise", "token_f1",
+           "token_recall"]
