@@ -358,9 +358,9 @@ class SyncRunner(AccessPass, TranscriptPass, RequeuePass):
     # ---- helpers --------------------------------------------------------------------------------
 
     def _full_due(self, state: SpaceState) -> bool:
-        if state.last_modified is None or (state.in_progress and state.mode == "full"):
-            return True
-        if needs_listing(state.recordings):  # recordings stored without their page: once, after an upgrade
+        # recordings stored without their page (by an older version) are found again by one full pass
+        if state.last_modified is None or (state.in_progress and state.mode == "full") or needs_listing(
+                state.recordings):
             return True
         if not state.last_full:
             return True
