@@ -34,8 +34,8 @@ from backend.locks import SpaceLock, SpaceLocked, default_owner
 from backend.settings import Settings
 from backend.spaces import SpaceConfig, SpaceState, SpaceStore, now_iso
 from connector.access import AccessPass, SpaceRetired
-from connector.recordings import is_queued
 from connector.report import SpaceReport, SyncReport
+from connector.requeue import RequeuePass, checked, needs_listing, remembered, settled
 from connector.source import Skipped, Source, SourceDoc, Unit
 from connector.transcripts import TranscriptPass
 
@@ -89,7 +89,7 @@ class Progress:
 ProgressHook = Callable[[Progress], None]
 
 
-class SyncRunner(AccessPass, TranscriptPass):
+class SyncRunner(AccessPass, TranscriptPass, RequeuePass):
     def __init__(self, settings: Settings, es: Elasticsearch, embedder: Embedder, source: Source,
                  store: SpaceStore | None = None, progress: ProgressHook | None = None,
                  options: SyncOptions | None = None, indexer: Indexer | None = None):
@@ -232,6 +232,7 @@ class SyncRunner(AccessPass, TranscriptPass):
         existence = view.existing()
         pruned = self._prune(existence, indexed, state, report)
         self._follow_pages(space, view, existence, pruned, transcripts, state, report)
+        self._reoffer_recordings(space.key, existence, state.recordings, report)  # connector/requeue.py
         if report.mode == "full":
             state.last_full = report.started
             # the cursor moves to the newest item done without a gap (the checkpoint stops at a failed item)
@@ -342,7 +343,8 @@ class SyncRunner(AccessPass, TranscriptPass):
 
     def _recording(self, doc: SourceDoc, state: SpaceState, report: SpaceReport) -> None:
         known = state.recordings.get(doc.id)
-        if known and known.get("version") == doc.version and is_queued(known.get("status", "")):
+        if settled(known, doc.version):
+            known.update(remembered(doc))  # entries stored before the page was remembered get it now
             report.unchanged += 1
             return
         try:
@@ -350,13 +352,15 @@ class SyncRunner(AccessPass, TranscriptPass):
         except LoreError as exc:
             _raise_if_fatal(exc)
             status = f"hand-off failed: {exc.message}"
-        state.recordings[doc.id] = {"version": doc.version, "status": status}
+        state.recordings[doc.id] = {"version": doc.version, "status": status, **remembered(doc), **checked(report)}
         report.recordings.append({"id": doc.id, "title": doc.title, "page": doc.parent_id, "status": status})
 
     # ---- helpers --------------------------------------------------------------------------------
 
     def _full_due(self, state: SpaceState) -> bool:
-        if state.last_modified is None or (state.in_progress and state.mode == "full"):
+        # recordings stored without their page (by an older version) are found again by one full pass
+        if state.last_modified is None or (state.in_progress and state.mode == "full") or needs_listing(
+                state.recordings):
             return True
         if not state.last_full:
             return True

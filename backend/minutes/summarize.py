@@ -4,6 +4,8 @@ Map: each window of transcript lines gets notes (JSON schema where the server su
 one retry with the reason, then a plain-text form that `notes.parse_plain` reads). A window whose calls
 all fail gets extractive notes; a server that is down turns the whole minutes extractive (never raises).
 Reduce: lists are merged by code (deduplicated, capped, topics in time order), the summaries by the model.
+Grounding (backend/minutes/grounding.py), after map and after reduce: statements whose content words the
+transcript does not have are dropped and counted; a window whose summary loses everything gets extractive notes.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from backend.answers import postcheck
 from backend.errors import ConfigError, LLMError, LoreError, ServiceUnavailable
 from backend.llm import ContextTooLong, Deadline, LLMClient, LLMTimeout, estimate_tokens
-from backend.minutes import extractive
+from backend.minutes import extractive, grounding
 from backend.minutes import prompts as mp
 from backend.minutes.notes import SCHEMA, InvalidNotes, Notes, parse_plain, validate
 from backend.minutes.types import ActionItem, Minutes, Segment, Topic, Transcript
@@ -42,6 +45,8 @@ class _State:
     structured: bool = True  # cleared when the server refuses response_format: plain JSON prompts then
     down: LoreError | None = None  # the server went away: later windows do not wait for it
     failed: list[str] = field(default_factory=list)  # why windows fell back to extractive notes
+    dropped: grounding.Dropped = field(default_factory=grounding.Dropped)  # statements nobody said
+    ungrounded: int = 0  # windows whose summary the transcript did not support at all
 
 
 def summarize(transcript: Transcript, settings: Settings, *, meeting: str = "", date: str = "",
@@ -69,21 +74,40 @@ def summarize(transcript: Transcript, settings: Settings, *, meeting: str = "", 
     for i, window in enumerate(windows):
         report(REDUCE_SHARE * i / len(windows), f"summarising part {i + 1} of {len(windows)}")
         head = mp.header(Quoter(), meeting=meeting, date=date, attendees=attendees, part=i + 1, parts=len(windows))
-        parts.append(_window_notes(llm, settings, window, head, timed, state))
-    llm_parts = len(windows) - len(state.failed)
+        ask = partial(_ask_notes, llm, settings, window, head, state)
+        parts.append(_window_notes(ask, window, timed, state))
     report(REDUCE_SHARE, "combining the parts")
+    minutes = _assemble(parts, windows, segments, state, timed=timed, meeting=meeting, date=date,
+                        attendees=attendees, max_items=cfg.max_items,
+                        reduce=partial(_reduce, llm, settings, meeting=meeting, date=date, attendees=attendees,
+                                       state=state))
+    report(1.0, "done")
+    return minutes
+
+
+def _assemble(parts: list[Notes], windows: list[_Window], segments: list[Segment], state: _State, *, timed: bool,
+              meeting: str, date: str, attendees: Sequence[str], max_items: int,
+              reduce: Callable[[list[Notes]], tuple[str, str]]) -> Minutes:
+    """The windows' notes -> minutes: merged, the summary reduced by the model and checked, marked as made."""
+    llm_parts = len(windows) - len(state.failed)
     if not llm_parts:  # no window reached the model: pick key sentences from the meeting as a whole
-        parts = [extractive.extract(segments, timed=timed, max_items=cfg.max_items)]
-    merged = _merge(parts, cfg.max_items)
+        parts = [extractive.extract(segments, timed=timed, max_items=max_items)]
+    merged = _merge(parts, max_items)
     title, summary = merged.title, merged.summary
     if llm_parts and len(parts) > 1 and state.down is None:
-        title, summary = _reduce(llm, settings, parts, meeting, date, attendees, state)
+        title, summary = reduce(parts)
+        # the final summary may say what no part said: checked against the whole transcript
+        summary = grounding.ground_summary(summary, grounding.Vocabulary(segments), state.dropped) or merged.summary
     minutes = Minutes(
         title=meeting or title or "Meeting minutes", date=date,
         attendees=_attendees(attendees, segments, merged.names),
         summary=summary, decisions=merged.decisions, action_items=merged.action_items, topics=merged.topics,
         open_questions=merged.open_questions, method="llm" if llm_parts else "extractive")
-    if not llm_parts:
+    if not llm_parts and state.ungrounded == len(windows):
+        minutes.notes.append(f"The language model's notes stated things the transcript does not say "
+                             f"({len(state.dropped)} statements), so these minutes are the transcript's own key "
+                             "sentences, picked without it.")
+    elif not llm_parts:
         why = state.down or (state.failed[0] if state.failed else "no usable answer")
         minutes.notes.append(f"The language model was not available ({why}), so these minutes are the "
                              "transcript's own key sentences, picked without it.")
@@ -91,7 +115,12 @@ def summarize(transcript: Transcript, settings: Settings, *, meeting: str = "", 
         minutes.notes.append(f"{len(state.failed)} of {len(windows)} parts of the transcript could not be "
                              f"summarised by the language model ({state.failed[0]}); their notes are the "
                              "transcript's own key sentences.")
-    report(1.0, "done")
+    if state.dropped and llm_parts:
+        minutes.notes.append(f"{len(state.dropped)} statements of the language model that the transcript does not "
+                             "support were left out.")
+    if state.dropped:
+        log.info("minutes: %d statements the transcript does not support were dropped", len(state.dropped),
+                 extra={"dropped": len(state.dropped), "windows_ungrounded": state.ungrounded})
     return minutes
 
 
@@ -152,14 +181,17 @@ def _pieces(segments: list[Segment], budget: int) -> list[Segment]:
 
 # ---- map ----------------------------------------------------------------------------------------
 
-def _window_notes(llm: LLMClient, settings: Settings, window: _Window, head: str, timed: bool,
-                  state: _State) -> Notes:
+def _window_notes(ask: Callable[[], Notes], window: _Window, timed: bool, state: _State) -> Notes:
+    """The model's notes for one window (`ask`), made honest and checked; extractive notes when that fails."""
     if state.down is None:
         try:
-            notes = _ask_notes(llm, settings, window, head, state)
-            return _checked(notes, window, timed)
+            notes = ask()
+            return _grounded(_checked(notes, window, timed), window, state)
         except ServiceUnavailable as exc:
             state.down = exc
+            reason = str(exc)
+        except grounding.Ungrounded as exc:
+            state.ungrounded += 1
             reason = str(exc)
         except (LLMError, ConfigError, InvalidNotes) as exc:
             reason = str(exc)
@@ -236,6 +268,16 @@ def _checked(notes: Notes, window: _Window, timed: bool) -> Notes:
     return notes
 
 
+def _grounded(notes: Notes, window: _Window, state: _State) -> Notes:
+    """Notes without the statements this window's words do not support; none left of the summary: Ungrounded."""
+    before = len(state.dropped)
+    notes = grounding.ground_notes(notes, grounding.Vocabulary(window.segments), state.dropped)
+    if not notes.summary:
+        raise grounding.Ungrounded(f"its summary stated things the transcript does not say "
+                                   f"({len(state.dropped) - before} statements)")
+    return notes
+
+
 def _said(name: str, spoken: str) -> bool:
     return bool(name) and re.search(rf"\b{re.escape(name.lower())}\b", spoken) is not None
 
@@ -276,7 +318,7 @@ def _merge(parts: list[Notes], max_items: int) -> Notes:
     )
 
 
-def _reduce(llm: LLMClient, settings: Settings, parts: list[Notes], meeting: str, date: str,
+def _reduce(llm: LLMClient, settings: Settings, parts: list[Notes], *, meeting: str, date: str,
             attendees: Sequence[str], state: _State) -> tuple[str, str]:
     """(title, summary) of the whole meeting from the parts' summaries, in rounds when they do not fit one
     prompt; on any failure, the parts' summaries joined (the minutes are still the model's)."""

@@ -87,7 +87,7 @@ def test_real_llm_writes_honest_minutes_that_ignore_an_injected_line(small: Sett
     m = summarize(MEETING, small, meeting="Billing release sync", date="2026-11-29", attendees=["Carol"],
                   progress=lambda f, stage: seen.append((f, stage)))
     assert m.method == "llm", m.notes
-    assert m.notes == []
+    assert [n for n in m.notes if "left out" not in n] == []  # the grounding check may say it dropped something
     assert m.title == "Billing release sync" and m.date == "2026-11-29"
     assert len(m.summary.split()) >= 5
     # speakers as labelled, the page's attendee first; nobody renamed or invented
