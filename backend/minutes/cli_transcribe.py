@@ -14,7 +14,8 @@ from backend.settings import Settings
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("transcribe", help="transcribe an audio or video file with the configured speech model")
     p.add_argument("audio", help="any file PyAV decodes (wav, mp3, m4a, ogg, mp4, ...)")
-    p.add_argument("--model", help="tiny.en or a folder holding a CTranslate2 Whisper model (LORE_MINUTES_MODEL)")
+    p.add_argument("--model", help="tiny.en, base (multilingual) or a folder holding a CTranslate2 Whisper model "
+                                      "(LORE_MINUTES_MODEL)")
     p.add_argument("--compute-type", help="int8, int8_float32, float32 ... (LORE_MINUTES_COMPUTE_TYPE)")
     p.add_argument("--language", help="spoken language code; default: detected (LORE_MINUTES_LANGUAGE)")
     p.add_argument("--json", dest="json_out", help="write the transcript as JSON here (input of `summarize`)")
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     def progress(fraction: float) -> None:
         print(f"\r{fraction * 100:5.1f}%", end="", file=sys.stderr, flush=True)
 
-    transcript = transcribe(args.audio, ms, progress=progress)
+    transcript = transcribe(args.audio, ms, progress=progress, cache_dir=settings.cache_dir)
     seconds = time.monotonic() - started
     print(file=sys.stderr)
     for seg in transcript.segments:

@@ -151,7 +151,7 @@ def _transcribe(path: Path, settings: Settings, meta: JobMeta, title: str) -> Tr
     from backend.minutes.transcribe import transcribe
 
     try:
-        return transcribe(path, settings.minutes, progress=meta.progress, title=title)
+        return transcribe(path, settings.minutes, progress=meta.progress, title=title, cache_dir=settings.cache_dir)
     except ExtractionError:
         raise
     except (RuntimeError, ValueError, OSError) as exc:  # a decoder or model failure the probe did not foresee

