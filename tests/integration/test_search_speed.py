@@ -58,3 +58,25 @@ def test_hybrid_shows_what_fusing_its_two_legs_shows_and_nothing_of_the_pages_it
         # the result's chunks are those of the pages it shows: nothing fetched for pages below k
         assert {h.doc_id for h in result.hits} == {d.doc_id for d in result.docs}
         assert len(result.docs) == min(k, len(PAGES))
+
+
+def test_a_repeated_question_is_served_from_the_request_cache_until_the_index_changes(make_indexer, es):
+    searcher = index_pages(make_indexer)
+
+    def cache_hits() -> int:
+        stats = es.indices.stats(index=searcher.alias, metric="request_cache")
+        return stats["_all"]["total"]["request_cache"]["hit_count"]
+
+    first = searcher.search("lost badge security", [PUBLIC], mode="hybrid")
+    before = cache_hits()
+    again = searcher.search("lost badge security", [PUBLIC], mode="hybrid")
+    # the BM25 leg answered from the cache (a kNN search runs in a phase the request cache does not keep)
+    assert cache_hits() == before + 1
+    assert shown(again) == shown(first)
+    # a change becomes visible at the next refresh: the cache never serves a stale answer
+    indexer = make_indexer()[0]
+    indexer.index_documents([Document(id="conf:page:badges", title="Lost badge security desk",
+                                      text="Lost badge? The security desk replaces a lost badge in minutes.",
+                                      acl=[PUBLIC], url="https://wiki.example/badges")])
+    indexer.refresh()
+    assert searcher.search("lost badge security", [PUBLIC], mode="hybrid").docs[0].doc_id == "conf:page:badges"
