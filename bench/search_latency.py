@@ -16,7 +16,9 @@ of two searchers that met the same index, the same load and the same questions, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import random
 import sys
 import time
@@ -85,11 +87,15 @@ def grow(ix, target: int, rng: random.Random, deadline: float = float("inf"), ch
             yield {"_index": alias, "_id": f"synthetic:{current + i}#0", "_source": src}
 
     es.indices.put_settings(index=alias, settings={"index": {"refresh_interval": "-1"}})
+    niceness = os.getpriority(os.PRIO_PROCESS, 0)
+    os.setpriority(os.PRIO_PROCESS, 0, 19)  # the loader yields to everyone else on a shared machine
     try:
         for ok, item in streaming_bulk(es, actions(), chunk_size=chunk_size, raise_on_error=False):
             if not ok:
                 raise RuntimeError(f"bulk failed: {item}")
     finally:
+        with contextlib.suppress(PermissionError):  # back to normal for timing (lowering needs root)
+            os.setpriority(os.PRIO_PROCESS, 0, niceness)
         es.indices.put_settings(index=alias, settings={"index": {"refresh_interval": None}})
     es.indices.refresh(index=alias)
     return es.count(index=alias)["count"]
@@ -122,9 +128,12 @@ def measure(searchers: dict, questions: list[str], repeat: int, modes=("bm25", "
 def node_stats(es, alias: str) -> dict:
     stats = es.nodes.stats(metric="jvm")["nodes"]
     mem = next(iter(stats.values()))["jvm"]["mem"]
-    store = es.indices.stats(index=alias, metric="store")["_all"]["primaries"]["store"]["size_in_bytes"]
+    primaries = es.indices.stats(index=alias, metric="store,segments,dense_vector")["_all"]["primaries"]
+    off_heap = primaries.get("dense_vector", {}).get("off_heap", {})  # what kNN wants in the page cache
     return {"heap_used_mb": mem["heap_used_in_bytes"] / 2**20, "heap_max_mb": mem["heap_max_in_bytes"] / 2**20,
-            "index_mb": store / 2**20}
+            "index_mb": primaries["store"]["size_in_bytes"] / 2**20, "segments": primaries["segments"]["count"],
+            "vectors_off_heap_mb": {k.removeprefix("total_").removesuffix("_size_bytes"): v / 2**20
+                                    for k, v in off_heap.items()}}
 
 
 def quality(searchers: dict, questions: list, k: int = 10) -> dict:
