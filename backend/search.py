@@ -1,7 +1,9 @@
-"""Hybrid search: BM25 and kNN legs in one `_msearch`, fused in Python (z-scores or RRF), ACL-filtered.
+"""Hybrid search: BM25 and kNN legs fused in Python (z-scores or RRF), ACL-filtered.
 
 The `rrf` and `linear` retrievers need an Enterprise licence, so fusion happens here. Both legs carry the
-same ACL filter (the kNN `filter`, not a post-filter, so top-k is computed over visible chunks only).
+same ACL filter (the kNN `filter`, not a post-filter, so top-k is computed over visible chunks only). In
+hybrid mode the BM25 leg runs while the query is encoded, both legs return ids and scores only, and the text
+and snippets of the returned pages alone are fetched afterwards (bench/search-latency.md).
 """
 
 from __future__ import annotations
