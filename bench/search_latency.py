@@ -103,8 +103,8 @@ def grow(ix, target: int, rng: random.Random, deadline: float = float("inf"), ch
 
 def measure(searchers: dict, questions: list[str], repeat: int, modes=("bm25", "dense", "hybrid")) -> dict:
     """p50/p95 per searcher and mode. The searchers take turns query by query (same load for both); `cold`
-    clears the query-embedding cache before every query (a question never asked before), `warm` asks each
-    question again right after (a repeated question)."""
+    clears the query-embedding cache and the index's request cache before every query (a question never asked
+    before), `warm` asks each question again right after (a repeated question)."""
     out: dict = {}
     for mode in modes:
         for s in searchers.values():
@@ -116,7 +116,7 @@ def measure(searchers: dict, questions: list[str], repeat: int, modes=("bm25", "
                 for name, s in searchers.items():
                     for kind in ("cold", "warm"):
                         if kind == "cold":
-                            clear_query_cache()
+                            clear_query_cache(s.es, s.alias)
                         t = time.perf_counter()
                         s.search(q, [PUBLIC], mode=mode)
                         lat[name][kind].append((time.perf_counter() - t) * 1000)
