@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +22,18 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _loaded: dict[tuple[str, str], object] = {}  # one model per (path, device) per process
+# Query vectors remembered per embedder: a repeated question (the ask page's search then answer, a Slack
+# retry, the same question from several people) skips the model, which costs ~10-30 ms a query on one
+# thread. 384 float32 = 1.5 KB each, so 1,024 entries hold ~1.5 MB.
+QUERY_CACHE_SIZE = 1024
 
 
 class Embedder:
     """Encodes texts into L2-normalised float32 vectors.
 
     `.calls`, `.texts` and `.seconds` count encode batches, texts and time spent in the model, for the
-    "no re-embedding" checks and the benchmarks' share-of-time figures.
+    "no re-embedding" checks and the benchmarks' share-of-time figures. Query vectors are kept in a small
+    LRU keyed by model and text (`encode_query`); `.query_hits` counts the queries it answered.
     """
 
     def __init__(self, settings: EmbedSettings, cache_dir: str | Path):
@@ -53,6 +59,9 @@ class Embedder:
         self.calls = 0
         self.texts = 0
         self.seconds = 0.0
+        self.query_hits = 0
+        self._queries: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -71,7 +80,25 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> list[float]:
-        return self.encode([self.query_prefix + text])[0].tolist()
+        key = (self.path, self.query_prefix + text)
+        with self._queries_lock:
+            vector = self._queries.get(key)
+            if vector is not None:
+                self._queries.move_to_end(key)
+                self.query_hits += 1
+                return vector.tolist()
+        vector = self.encode([key[1]])[0]  # outside the lock: two threads may both encode a new query, harmlessly
+        with self._queries_lock:
+            self._queries[key] = vector
+            self._queries.move_to_end(key)
+            while len(self._queries) > QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)
+        return vector.tolist()
+
+    def clear_query_cache(self) -> None:
+        """Forget remembered query vectors (benchmarks time a question never asked before)."""
+        with self._queries_lock:
+            self._queries.clear()
 
 
 def _load(path: str, device: str, threads: int = 1):

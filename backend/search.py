@@ -1,13 +1,17 @@
-"""Hybrid search: BM25 and kNN legs in one `_msearch`, fused in Python (z-scores or RRF), ACL-filtered.
+"""Hybrid search: BM25 and kNN legs fused in Python (z-scores or RRF), ACL-filtered.
 
 The `rrf` and `linear` retrievers need an Enterprise licence, so fusion happens here. Both legs carry the
-same ACL filter (the kNN `filter`, not a post-filter, so top-k is computed over visible chunks only).
+same ACL filter (the kNN `filter`, not a post-filter, so top-k is computed over visible chunks only). In
+hybrid mode the BM25 leg runs while the query is encoded, both legs return ids and scores only, and the text
+and snippets of the returned pages alone are fetched afterwards (bench/search-latency.md).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from elasticsearch import Elasticsearch
@@ -17,13 +21,19 @@ from backend.embeddings import Embedder
 from backend.errors import BadRequest, ConfigError, LoreError
 from backend.es import translated
 from backend.index import analysis
-from backend.index.schema import stemming_of
+from backend.index.schema import current_index, index_meta
 from backend.settings import SearchSettings, Settings
 
 MODES = ("bm25", "dense", "hybrid")
 MAX_QUERY_CHARS = 2000  # longer input is cut: BM25 and the embedder gain nothing from more
 SNIPPET_CHARS = 240
+# BM25 legs in flight at once per searcher (one per concurrent hybrid search; more wait their turn). The
+# integ-test node of 2 cores runs 4 searches at a time (its search pool: cores * 3 / 2 + 1), a large one more.
+LEG_THREADS = 8
 STEMMING_TTL_SECONDS = 60.0  # how long a searcher trusts the index's `_meta.stemming` (a rebuild may change it)
+# the legs of a hybrid search: scores and document ids only (doc values); text and snippets come afterwards
+# for the returned documents alone.
+_IDS_ONLY = {"_source": False, "docvalue_fields": ["doc_id"]}
 _SOURCE_FIELDS = ["doc_id", "title", "url", "text", "heading_path", "source", "kind", "space", "updated", "chunk_no"]
 
 
@@ -69,6 +79,8 @@ class Searcher:
         self.alias = settings.es.index
         self.embedder = embedder
         self._stemming: tuple[str, float] | None = None  # (path, when read)
+        self._legs_pool: ThreadPoolExecutor | None = None  # made on first use: a forked worker gets its own
+        self._pool_lock = threading.Lock()
 
     def search(self, query: str, identities: Sequence[str], k: int | None = None, mode: str = "hybrid",
                filters: Sequence[dict] = ()) -> SearchResult:
@@ -80,37 +92,91 @@ class Searcher:
             raise BadRequest(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}.")
         k = k or self.s.k
         visible = {"bool": {"filter": [acl_filter(identities), *filters]}}
-        legs: list[tuple[str, dict]] = []
-        if mode in ("bm25", "hybrid"):
-            legs.append(("bm25", self._bm25_body(query, visible)))
-        if mode in ("dense", "hybrid"):
-            if self.embedder is None:
-                raise BadRequest("Dense search needs the embedding model, which this process did not load.")
-            legs.append(("dense", self._knn_body(query, visible)))
+        if mode in ("dense", "hybrid") and self.embedder is None:
+            raise BadRequest("Dense search needs the embedding model, which this process did not load.")
+        if mode == "hybrid":
+            hits = self._hybrid(query, visible, k)
+        else:
+            body = self._bm25_body(query, visible) if mode == "bm25" else self._knn_body(query, visible)
+            hits = self._legs([(mode, body)])[mode]
+        return SearchResult(query, mode, hits, group(hits, k), (time.perf_counter() - started) * 1000)
+
+    def _legs(self, legs: list[tuple[str, dict]]) -> dict[str, list[Hit]]:
+        """Run the legs in one `_msearch`; each leg's hits in its own order."""
         searches: list[dict] = []
         for _, body in legs:
-            searches += [{"index": self.alias}, body]
+            # a repeated question's BM25 leg comes from the shard request cache (dropped at the next refresh,
+            # so never stale; kNN runs in a phase it does not keep): at 100k chunks 30 ms became 4
+            searches += [{"index": self.alias, "request_cache": True}, body]
         with translated(self.es, "searching"):
             responses = self.es.msearch(searches=searches)["responses"]
-        ranked: list[list[Hit]] = []
+        ranked: dict[str, list[Hit]] = {}
         for (name, _), resp in zip(legs, responses, strict=True):
             if "error" in resp:
                 err = resp["error"]
                 raise LoreError(f"Elasticsearch refused the {name} search: {err.get('type')}: {err.get('reason')}")
-            ranked.append([_hit(h) for h in resp["hits"]["hits"]])
-        hits = ranked[0] if len(ranked) == 1 else fuse_legs(dict(zip((n for n, _ in legs), ranked, strict=True)),
-                                                            self.s)
-        docs = group(hits, k)
-        return SearchResult(query, mode, hits, docs, (time.perf_counter() - started) * 1000)
+            ranked[name] = [_hit(h) for h in resp["hits"]["hits"]]
+        return ranked
+
+    def _hybrid(self, query: str, visible: dict, k: int) -> list[Hit]:
+        """Both legs fetch ids, documents and scores only; fusion picks the `k` documents; one more request
+        fetches the text and highlighted snippets of just their chunks.
+
+        Fetching and highlighting 100 candidates per leg was most of a hybrid query's time (bench/
+        search-latency.md), and the snippets do not depend on the leg: the highlight query is the asker's words
+        either way. So the hits are those of the returned documents, in fused order, as `group` shows them.
+        """
+        bm25 = {**self._bm25_body(query, visible), **_IDS_ONLY}
+        bm25.pop("highlight")
+        # the BM25 leg needs no query vector: Elasticsearch runs it while the model encodes the question
+        bm25_leg = self._pool().submit(self._legs, [("bm25", bm25)])
+        dense = {**self._knn_body(query, visible), **_IDS_ONLY}
+        dense.pop("highlight")
+        dense_hits = self._legs([("dense", dense)])
+        legs = {**bm25_leg.result(), **dense_hits}
+        fused = fuse_legs(legs, self.s)
+        shown: list[str] = []
+        for h in fused:
+            if h.doc_id not in shown and len(shown) < k:
+                shown.append(h.doc_id)
+        keep = set(shown)
+        hits = [h for h in fused if h.doc_id in keep]
+        return self._fill(hits, query, visible)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._legs_pool is None:
+                self._legs_pool = ThreadPoolExecutor(max_workers=LEG_THREADS, thread_name_prefix="lore-search-leg")
+            return self._legs_pool
+
+    def _fill(self, hits: list[Hit], query: str, visible: dict) -> list[Hit]:
+        """Text, metadata and snippet for `hits` (found by id, fused scores kept); a chunk deleted or hidden
+        since the legs ran is left out, as the legs would now leave it out."""
+        if not hits:
+            return hits
+        ids = [h.chunk_id for h in hits]
+        with translated(self.es, "fetching search results"):
+            resp = self.es.search(index=self.alias, size=len(ids), _source=_SOURCE_FIELDS,
+                                  query={"bool": {"filter": [{"ids": {"values": ids}}, visible]}},
+                                  highlight={**_highlight(), "highlight_query": {"match": {"text": query}}})
+        full = {h["_id"]: _hit(h) for h in resp["hits"]["hits"]}
+        out = []
+        for h in hits:
+            found = full.get(h.chunk_id)
+            if found is not None:
+                found.score = h.score
+                out.append(found)
+        return out
 
     def stemming(self) -> str:
         """The index's stemming path (backend/index/analysis.py): the query must take the same one."""
         now = time.monotonic()
         if self._stemming is None or now - self._stemming[1] > STEMMING_TTL_SECONDS:
             with translated(self.es, "reading the index's stemming"):
-                path = stemming_of(self.es, self.alias)
-            if path == analysis.NONE and self._stemming is None:
-                return path  # maybe no index yet: ask again next time rather than trust it for a minute
+                index = current_index(self.es, self.alias)
+                path = index_meta(self.es, index).get("stemming", analysis.NONE) if index else analysis.NONE
+            if index is None:
+                return path  # no index yet: ask again next time rather than trust it for a minute
             self._stemming = (path, now)
         return self._stemming[0]
 
@@ -131,6 +197,9 @@ class Searcher:
         return {
             "size": self.s.candidates,
             "_source": _SOURCE_FIELDS,
+            # not counting every match lets BM25 skip blocks of documents that cannot reach the top
+            # (block-max WAND): the same top hits, sooner; nothing reads the total
+            "track_total_hits": False,
             "query": {"bool": {
                 "must": {"multi_match": self._match(text, fields)},
                 "filter": visible,
@@ -162,7 +231,7 @@ def _highlight() -> dict:
 
 
 def _hit(h: dict) -> Hit:
-    src = h["_source"]
+    src = h.get("_source") or {"doc_id": h["fields"]["doc_id"][0]}  # hybrid legs: ids and doc values only
     text = src.get("text", "")
     frags = h.get("highlight", {}).get("text")
     snippet = frags[0] if frags else _escape(text[:SNIPPET_CHARS])
