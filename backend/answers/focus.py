@@ -8,9 +8,10 @@ their passages only the *units* that hold the question's terms, each with the li
 - a unit is a logical line of the passage (a bullet, a table row, a paragraph with its wrapped lines joined),
   split further into sentences when it is long;
 - a unit scores the summed weight of the question's stems it contains; a stem's weight is its inverse
-  frequency among the candidate units, so "chaintool" counts and "TSC" barely does;
-- a unit's children (the indented bullets under "Nominations for TSC Chair attached") come with it: that is
-  where lists of names, dates and votes sit;
+  frequency among the candidate units, so "chaintool" counts and "TSC" barely does; of two equal scores the
+  shorter unit wins (the terms are denser there);
+- a short unit's children (the indented bullets under "Nominations for TSC Chair attached", the lines after
+  "They are:") come with it: that is where lists of names, dates and votes sit;
 - each page first gets its best unit (pages stay in relevance order), then the best remaining units of any page
   until the budget; units keep page order, and gaps between them are shown as "...".
 
@@ -39,6 +40,7 @@ QUESTION_WORDS = frozenset(
     "i me my we our us you your".split()
 )
 LONG_UNIT_WORDS = 60  # a logical line longer than this is split into sentences
+PARENT_MAX_WORDS = 20  # a line announcing a list is short ("Nominations for TSC Chair attached")
 MAX_CHILDREN = 6  # indented lines kept under a matching unit (a list of nominees, votes, action items)
 MIN_UNIT_TOKENS = 3  # "-", "**Agenda:**" alone tell the model nothing
 OPENING_WORDS = 60  # a page that matched no term shows this much of its best passage
@@ -200,7 +202,7 @@ def _select(pages: list[_PageUnits], budget: int) -> set[int]:
         used += SOURCE_OVERHEAD_TOKENS
         if not page.units:
             continue
-        best = max(page.units, key=lambda u: (u.score, -u.chunk, -u.index))
+        best = max(page.units, key=lambda u: (u.score, -len(u.text), -u.chunk, -u.index))
         if best.score > 0:
             take(page, best)
         else:  # a dense-only match: its best passage's opening
@@ -213,7 +215,7 @@ def _select(pages: list[_PageUnits], budget: int) -> set[int]:
     top = max((u.score for p in pages for u in p.units), default=0.0)
     rest = sorted(((u, p) for p in pages for u in p.units
                    if u.score > 0 and u.score >= REST_MIN_SHARE * top and id(u) not in chosen),
-                  key=lambda up: (-up[0].score, up[0].page, up[0].chunk, up[0].index))
+                  key=lambda up: (-up[0].score, len(up[0].text), up[0].page, up[0].chunk, up[0].index))
     for unit, page in rest:
         if used >= budget:
             break
@@ -227,6 +229,8 @@ def _children(units: list[_Unit], parent: _Unit) -> list[_Unit]:
     same = [u for u in units if u.chunk == parent.chunk]
     start = next(i for i, u in enumerate(same) if u is parent) + 1
     lead = parent.text.rstrip().endswith(":")  # "They are:" announces the lines that follow, indented or not
+    if not lead and len(parent.text.split()) > PARENT_MAX_WORDS:
+        return out  # a long line's indented followers are a discussion, not a list it announces
     for u in same[start:]:
         if len(out) >= MAX_CHILDREN or u.section != parent.section or (u.indent <= parent.indent and not lead):
             break

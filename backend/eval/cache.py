@@ -67,5 +67,6 @@ class CachedEmbedder:
         return self.inner.query_prefix
 
     def encode_query(self, text: str) -> list[float]:
-        return self.inner.encode_query(text)  # queries are timed as a user waits for them: never cached
+        # not stored on disk (a user waits for each query); the Embedder itself keeps recent query vectors in memory
+        return self.inner.encode_query(text)
 
