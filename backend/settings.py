@@ -89,7 +89,7 @@ class LLMSettings:
     retries: int = 2
     context_window: int = 0  # 0: ask the server (/v1/models, /info), else this many tokens
     # the local server: which packaged GGUF to serve (see infra/local/llm.sh)
-    local_gguf: str = "qwen2.5-0.5b"
+    local_gguf: str = "qwen2.5-1.5b"  # graded better than the 0.5B on answers (bench/answer-quality.md)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,12 @@ case "${1:-}" in
       IFS=: read -r name file pattern <<<"$demo"
       if pid_alive "$LORE_STATE/run/$file.pid" "$pattern"; then stop_pid "$name" "$LORE_STATE/run/$file.pid" "$pattern"; fi
     done
+    # every LLM server Lore started, on any port (the tests start the answer model's on 8081)
+    for pidfile in "$LORE_STATE"/run/llm-*.pid; do
+      [ -e "$pidfile" ] || continue
+      port="${pidfile##*/llm-}"; port="${port%.pid}"
+      [ "$port" = "${LORE_LLM_PORT:-8080}" ] || LORE_LLM_PORT="$port" bash "$(dirname "$0")/llm.sh" stop
+    done
     run_all stop llm redis elasticsearch ;;  # the reverse of start
   *) echo "usage: $0 start|status|stop" >&2; exit 2 ;;
 esac

@@ -6,7 +6,15 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/common.sh"
 
 bash "$HERE/setup.sh" || die "setup failed (see above); nothing was tested"
+# Two local models. The fast 0.5B serves every test that needs *a* model (bots, minutes, the API's plumbing); the
+# default answer model (the 1.5B, infra/local/llm.sh) serves the few tests that check what an answer says
+# (LORE_TEST_ANSWER_LLM_URL), so they test the model Lore ships with and the suite stays fast.
+export LORE_LLM_LOCAL_GGUF="${LORE_LLM_LOCAL_GGUF:-qwen2.5-0.5b}"
 bash "$HERE/services.sh" start || die "the local services did not all come up (see above); nothing was tested"
+ANSWER_PORT="${LORE_TEST_ANSWER_LLM_PORT:-8081}"
+LORE_LLM_PORT="$ANSWER_PORT" LORE_LLM_LOCAL_GGUF="${LORE_TEST_ANSWER_GGUF:-qwen2.5-1.5b}" bash "$HERE/llm.sh" start \
+  || die "the answer model's LLM server did not come up on port $ANSWER_PORT (see above); nothing was tested"
+export LORE_TEST_ANSWER_LLM_URL="http://127.0.0.1:$ANSWER_PORT"
 
 # Point the tests at the services just started, whatever a developer's shell or .env says
 # (tests build Settings from the environment only: tests/conftest.py).

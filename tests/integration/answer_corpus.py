@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import uuid
 from collections.abc import Iterator
@@ -112,6 +113,12 @@ def small_llm(settings: Settings, **changes) -> Settings:
     """The 0.5B model with a small window and short answers: the suite stays fast on 2 shared cores."""
     llm = replace(settings.llm, context_window=1536, max_tokens=96, timeout=240.0, **changes)
     return replace(settings, llm=llm)
+
+
+def answer_model_url(settings: Settings) -> str:
+    """The server of the default answer model (the 1.5B, LORE_TEST_ANSWER_LLM_URL from infra/local/test.sh), for
+    the tests that check what an answer says; every other test uses the fast 0.5B at LORE_LLM_URL."""
+    return os.environ.get("LORE_TEST_ANSWER_LLM_URL") or settings.llm.url
 
 
 def closed_port_url() -> str:

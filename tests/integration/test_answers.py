@@ -25,6 +25,7 @@ from tests.integration.answer_corpus import (
     POISONED_TITLE,
     SECRET_PAGE,
     Corpus,
+    answer_model_url,
     closed_port_url,
     indexed,
     require_llm,
@@ -46,6 +47,13 @@ def answerer(corpus: Corpus) -> Answerer:
 
 
 @pytest.fixture(scope="module")
+def answer_model(corpus: Corpus) -> Answerer:
+    """The default answer model (the 1.5B): what an answer *says* is checked on the model Lore ships with."""
+    s = small_llm(corpus.settings, url=answer_model_url(corpus.settings))
+    return Answerer(s, corpus.searcher, require_llm(s))
+
+
+@pytest.fixture(scope="module")
 def offline(corpus: Corpus) -> Answerer:
     """The same pipeline with the LLM server down (connection refused, one quick retry)."""
     s = replace(corpus.settings, llm=replace(corpus.settings.llm, url=closed_port_url(), retries=1))
@@ -56,8 +64,9 @@ def prompt_text(answer) -> str:
     return "\n".join(m["content"] for m in answer.prompt_messages)
 
 
-def test_a_question_about_a_page_is_answered_citing_that_page(answerer: Answerer):
-    answer = answerer.ask("Who were supposed to be the first maintainers of the IBM/DAH merged code base?", [PUBLIC])
+def test_a_question_about_a_page_is_answered_citing_that_page(answer_model: Answerer):
+    question = "Who were supposed to be the first maintainers of the IBM/DAH merged code base?"
+    answer = answer_model.ask(question, [PUBLIC])
     assert answer.status == ANSWERED, (answer.notice, answer.text)
     assert not answer.not_found
     assert any(name in answer.text for name in ("Binh", "Tamas", "Sheehan")), answer.text

@@ -20,6 +20,7 @@ from tests.integration.answer_corpus import (
     MINUTES_0331,
     SECRET_PAGE,
     Corpus,
+    answer_model_url,
     closed_port_url,
     indexed,
     require_llm,
@@ -145,7 +146,7 @@ def test_an_empty_question_is_refused_at_once_and_a_flood_is_rate_limited(corpus
 
 
 def test_a_real_answer_is_written_by_the_model_and_cites_its_page(corpus, jwks, es, embedder, directory):
-    s = macro_settings(corpus, jwks)
+    s = macro_settings(corpus, jwks, llm_url=answer_model_url(corpus.settings))
     require_llm(s)
     with running_api(s, services(s, es, embedder, corpus, directory)) as api:
         bob = Macro(api, jwks, BOB)

@@ -22,6 +22,7 @@ from tests.integration.answer_corpus import (
     MINUTES_0331,
     SECRET_PAGE,
     Corpus,
+    answer_model_url,
     closed_port_url,
     indexed,
     require_llm,
@@ -365,9 +366,9 @@ def test_a_retried_event_answers_once(offline: RunningBot):
 
 
 def test_ask_with_the_real_model_answers_citing_the_page(corpus, es, embedder, directory, slack):
-    s = small_llm(corpus.settings)
+    s = small_llm(corpus.settings, url=answer_model_url(corpus.settings))
     require_llm(s)
-    with start_bot(corpus, es, embedder, directory, slack) as rb:
+    with start_bot(corpus, es, embedder, directory, slack, llm_url=s.llm.url) as rb:
         resp, key = ask(rb, QUESTION)
         assert resp.status_code == 200 and resp.elapsed.total_seconds() < ACK_LIMIT
         answer = only_answer(rb, key, timeout=s.llm.timeout + 30)
