@@ -198,13 +198,16 @@ def _select(pages: list[_PageUnits], budget: int) -> set[int]:
             if used >= budget * TOP_HIT_SHARE:
                 break
             take(pages[0], u)
+    top = max((u.score for p in pages for u in p.units), default=0.0)
     for page in pages:  # relevance order: the first page's best unit first
         used += SOURCE_OVERHEAD_TOKENS
         if not page.units:
             continue
         best = max(page.units, key=lambda u: (u.score, -len(u.text), -u.chunk, -u.index))
-        if best.score > 0:
+        if best.score >= REST_MIN_SHARE * top:
             take(page, best)
+        elif best.score > 0:
+            continue  # a stray shared word ("eleven Maintainers" for a question about maintainers): the title only
         else:  # a dense-only match: its best passage's opening
             opening = [u for u in page.units if u.chunk == page.units[0].chunk]
             words = 0
@@ -212,7 +215,6 @@ def _select(pages: list[_PageUnits], budget: int) -> set[int]:
                 if words >= OPENING_WORDS or not take(page, u):
                     break
                 words += len(u.text.split())
-    top = max((u.score for p in pages for u in p.units), default=0.0)
     rest = sorted(((u, p) for p in pages for u in p.units
                    if u.score > 0 and u.score >= REST_MIN_SHARE * top and id(u) not in chosen),
                   key=lambda up: (-up[0].score, len(up[0].text), up[0].page, up[0].chunk, up[0].index))
