@@ -13,9 +13,10 @@ and any answer that changed shows up as ungraded instead of inheriting a grade i
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
+
+from backend.eval.retrieval import _jsonl
 
 CORRECT, PARTIAL, WRONG, DECLINED = "correct", "partial", "wrong", "declined"
 NO_ANSWER = "no_answer"  # sources only (model down, too slow, unusable): given without reading
@@ -28,17 +29,10 @@ def answer_key(qid: str, text: str) -> tuple[str, str]:
 
 def load_grades(path: str | Path) -> dict[tuple[str, str], dict]:
     grades: dict[tuple[str, str], dict] = {}
-    with open(path, encoding="utf-8") as f:
-        for no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{no}: not JSON ({exc.msg})") from None
-            if row.get("grade") not in GRADES or not row.get("qid"):
-                raise ValueError(f"{path}:{no}: needs a qid and a grade in {', '.join(GRADES)}")
-            grades[answer_key(row["qid"], row.get("answer", ""))] = row
+    for no, row in _jsonl(path):  # the evaluation sets' reader: missing file and bad JSON named with the line
+        if row.get("grade") not in GRADES or not row.get("qid"):
+            raise ValueError(f"{path}:{no}: needs a qid and a grade in {', '.join(GRADES)}")
+        grades[answer_key(row["qid"], row.get("answer", ""))] = row
     return grades
 
 
