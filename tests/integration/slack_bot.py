@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from werkzeug.serving import make_server
@@ -25,6 +26,17 @@ from tests.standins.slack_delivery import Delivery
 
 SECRET = "test-signing-secret-8f2c"
 BOARD_MEMBER = "alice"  # in the corpus's board group here: may read its restricted page
+
+
+def settles(condition: Callable[[], bool], within: float = 5.0) -> bool:
+    """Whether `condition` holds within `within` seconds. A pool's counters move on its own worker threads, a
+    moment after the request that caused them has been answered, so a test reads them this way."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 @dataclass

@@ -35,6 +35,7 @@ from tests.integration.slack_bot import (
     bot_settings,
     running_bot,
     services_for,
+    settles,
 )
 from tests.standins import slack_app
 from tests.standins.slack_app import slack_id
@@ -244,11 +245,16 @@ def test_a_feedback_click_is_acknowledged_and_thanked(offline: RunningBot):
 
 
 def test_health_reports_the_answer_queue(offline: RunningBot):
-    resp = requests.get(offline.url + "/healthz", timeout=10)
-    assert resp.status_code == 200
-    body = resp.json()
+    def health() -> dict:
+        resp = requests.get(offline.url + "/healthz", timeout=10)
+        assert resp.status_code == 200
+        return resp.json()
+
+    # an earlier test's click is thanked a moment before its worker counts itself done
+    assert settles(lambda: health()["clicks"]["running"] == 0)
+    body = health()
     assert body["status"] == "ok" and body["answers"]["capacity"] == 2 + 50
-    assert body["clicks"]["running"] == 0 and body["clicks"]["refused"] == 0 and body["clicks"]["capacity"] > 0
+    assert body["clicks"]["refused"] == 0 and body["clicks"]["capacity"] > 0
 
 
 def mention(rb: RunningBot, text: str, user: str, thread_ts: str | None = None, event_id: str | None = None,
