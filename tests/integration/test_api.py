@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 from flask import Flask
 
-from backend.answers.pipeline import UNAVAILABLE
+from backend.answers.pipeline import UNAVAILABLE, UNUSABLE
 from backend.api import create_app
 from backend.api.ask import KEEPALIVE, sse_stream
 from backend.confluence.client import ConfluenceClient
@@ -146,8 +146,12 @@ def test_ask_streams_sources_then_tokens_then_the_checked_answer(app: Flask):
     sources = events[0][1]["sources"]
     assert MINUTES_0331 in [s["doc_id"] for s in sources]
     answer = events[-1][1]["answer"]
-    assert answer["status"] == "answered" and answer["text"]
     assert "".join(d["text"] for k, d in events if k == "token").strip()
+    # the checked answer closes the stream: the model's text, or, when the small plumbing model's text fails the
+    # check (it sometimes writes a bare "[1] [2]"), the sources with a notice saying why; what the answer says is
+    # tested on the 1.5B (tests/integration/test_answers.py)
+    assert (answer["status"] == "answered" and answer["text"]) or (
+        answer["status"] == "sources_only" and answer["notice"] == UNUSABLE and answer["sources"])
     assert "prompt_messages" not in answer  # prompts never leave the server
     assert answer["timings"]["first_token_ms"] > 0
 
