@@ -22,6 +22,7 @@ from backend.errors import BadRequest, ConfigError, LoreError
 from backend.es import translated
 from backend.index import analysis
 from backend.index.schema import current_index, index_meta
+from backend.query_dates import date_hints
 from backend.settings import SearchSettings, Settings
 
 MODES = ("bm25", "dense", "hybrid")
@@ -188,12 +189,27 @@ class Searcher:
             return {"query": text, "type": "best_fields", "tie_breaker": 0.3, "fields": fields}
         return {"query": text, "type": self.s.bm25_type, "fields": fields}
 
+    def _title_field(self) -> str:
+        return "title_stems" if self.stemming() == analysis.PYTHON else "title"
+
+    def _date_clauses(self, query: str, boost: float, scored: bool) -> list[dict]:
+        """Title clauses for the dates `query` names (backend/query_dates.py); none when it names none."""
+        hints = date_hints(query)
+        if not hints or boost <= 0:
+            return []
+        field = self._title_field()
+        clauses = [("match_phrase", p) for p in hints.phrases] + [("match", y) for y in hints.years]
+        if scored:  # BM25: a rarer date (a month) scores above a common one (a year)
+            return [{kind: {field: {"query": text, "boost": boost}}} for kind, text in clauses]
+        return [{"constant_score": {"filter": {kind: {field: text}}, "boost": boost}} for kind, text in clauses]
+
     def _bm25_body(self, query: str, visible: dict) -> dict:
         fields = [f"title^{self.s.title_boost}", "heading_path.text^1.5", "text"]
         text = query
         if self.stemming() == analysis.PYTHON and analysis.stems(query):
             text = analysis.stems(query)  # the words as the *_stems fields hold them
             fields = [f"title_stems^{self.s.title_boost}", "heading_stems^1.5", "text_stems"]
+        dated = self._date_clauses(query, self.s.date_boost, scored=True)
         return {
             "size": self.s.candidates,
             "_source": _SOURCE_FIELDS,
@@ -203,6 +219,7 @@ class Searcher:
             "query": {"bool": {
                 "must": {"multi_match": self._match(text, fields)},
                 "filter": visible,
+                **({"should": dated} if dated else {}),
             }},
             # the snippet marks the asker's words in the text, whichever fields matched them
             "highlight": {**_highlight(), "highlight_query": {"match": {"text": query}}},
@@ -210,7 +227,7 @@ class Searcher:
 
     def _knn_body(self, query: str, visible: dict) -> dict:
         assert self.embedder is not None
-        return {
+        body = {
             "size": self.s.candidates,
             "_source": _SOURCE_FIELDS,
             "knn": {
@@ -220,6 +237,14 @@ class Searcher:
             },
             "highlight": {**_highlight(), "highlight_query": {"match": {"text": query}}},
         }
+        dated = self._date_clauses(query, self.s.date_nudge, scored=False)
+        if dated:
+            # Elasticsearch adds a query's score to the kNN similarity of the same chunk: a dated page's chunks
+            # move up by the nudge. A page only the date matches scores the nudge alone, far under any kNN hit,
+            # so the leg's candidates stay the nearest chunks. The query filters by the asker's visibility too.
+            body["query"] = {"bool": {"should": dated, "minimum_should_match": 1, "filter": visible}}
+            body["track_total_hits"] = False
+        return body
 
 
 def _highlight() -> dict:

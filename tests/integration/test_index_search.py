@@ -170,3 +170,39 @@ def test_elasticsearch_down_names_the_url(settings: Settings):
     with pytest.raises(ServiceUnavailable) as err:
         connect(replace(settings.es, url="http://127.0.0.1:9"))
     assert "http://127.0.0.1:9" in str(err.value) and "elasticsearch.sh start" in str(err.value)
+
+
+DATED = [  # two sets of minutes on the same subject; the later one says more of the question's words
+    Document(id="d:2016-02", title="2016-02-18 TSC Minutes", acl=[PUBLIC],
+             text="Nominations for TSC chair are attached: Chris Ferris (IBM) and Emmanuel Viale (Accenture)."),
+    Document(id="d:2019-03", title="2019-03-07 TSC Minutes", acl=[PUBLIC],
+             text="Who was nominated for TSC chair this term? The nominations for TSC chair: Arnaud Le Hors and "
+                  "Tracy Kuhrt were nominated for chair of the TSC."),
+    Document(id="d:board", title="2016-02-25 Board Minutes", acl=[HR],
+             text="Budget for the February 2016 hackathon; chair nominations are the TSC's business."),
+    *[Document(id=f"d:{day}", title=f"{day} TSC Minutes", acl=[PUBLIC], text=text) for day, text in [
+        ("2016-03-31", "The IBM and DAH code bases are to be merged; maintainers to be named next week."),
+        ("2016-05-12", "About 100 people came to the hackathon held around the Consensus event."),
+        ("2016-07-14", "Contributors with a merged commit in the last year may vote in the TSC election."),
+        ("2019-05-02", "Quilt's scope was discussed; the reboot waits for new maintainers."),
+    ]],  # so that a year is a common word in titles, as in any team's wiki
+]
+
+
+@pytest.mark.parametrize("analyzer", ["auto", "lore_text"])  # Python stems, and no stemming at all
+def test_a_question_naming_a_date_finds_the_page_titled_with_it(make_indexer, isolated_settings, analyzer):
+    s = replace(isolated_settings, es=replace(isolated_settings.es, analyzer=analyzer))
+    indexer, searcher = make_indexer(s)
+    indexer.index_documents(DATED)
+    indexer.refresh()
+    question = "Who was nominated for TSC chair in February 2016?"
+    for mode in ("bm25", "dense", "hybrid"):
+        assert searcher.search(question, [PUBLIC], mode=mode).docs[0].doc_id == "d:2016-02", mode
+        # the date clauses carry the asker's visibility: the board's page of that month stays hidden
+        assert "d:board" not in {d.doc_id for d in searcher.search(question, [PUBLIC], mode=mode).docs}
+        assert "d:board" in {d.doc_id for d in searcher.search(question, [PUBLIC, HR], mode=mode).docs}
+    # without the date, the page that repeats the question's words comes first, as before
+    assert searcher.search("Who was nominated for TSC chair?", [PUBLIC], mode="bm25").docs[0].doc_id == "d:2019-03"
+    off = replace(s, search=replace(s.search, date_boost=0.0, date_nudge=0.0))
+    _, plain = make_indexer(off)
+    assert plain.search(question, [PUBLIC], mode="bm25").docs[0].doc_id == "d:2019-03"  # what the hints change
