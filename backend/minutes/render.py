@@ -26,9 +26,10 @@ def text(value: object) -> str:
 def render_storage(minutes: Minutes, *, recording_title: str = "") -> str:
     parts: list[str] = []
     if minutes.method == "extractive":
+        # why (the model down, or its notes unsupported by the transcript) is in "How these minutes were made"
         parts.append(_panel("note", "Written without the language model",
-                            "These minutes were picked from the transcript's own sentences because the language "
-                            "model was not available. Check them against the recording."))
+                            "These minutes are the transcript's own sentences, picked without the language model "
+                            "(see how these minutes were made, below). Check them against the recording."))
     facts = []
     if minutes.date:
         facts.append(f"<strong>Date:</strong> {text(minutes.date)}")

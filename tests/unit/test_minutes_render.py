@@ -68,6 +68,14 @@ def test_extractive_minutes_carry_a_visible_note_and_the_reason():
     assert "The LLM server is not reachable." in "".join(macros[1].itertext())
 
 
+def test_minutes_made_extractive_by_the_grounding_check_do_not_blame_the_model_being_down():
+    why = "The language model's notes stated things the transcript does not say (3 statements)."
+    root = parse(render_storage(minutes(method="extractive", notes=[why])))
+    note, info = ("".join(m.itertext()) for m in root.findall("{http://atlassian.com/content}structured-macro"))
+    assert "not available" not in note and "without the language model" in note
+    assert why in info
+
+
 INJECTIONS = [
     "<script>alert(1)</script>",
     '<ac:structured-macro ac:name="html"><ac:plain-text-body><![CDATA[<img src=x onerror=alert(1)>]]>'
