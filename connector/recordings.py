@@ -24,6 +24,7 @@ MINUTES_QUEUE = "minutes"
 QUEUED = "recording queued for minutes"
 NOT_AVAILABLE = f"{QUEUED}: not yet available"
 DONE = "minutes done"
+FAILED = "minutes failed"
 _RETRYABLE = ("failed", "stopped", "canceled")  # job states after which a new hand-off should queue it again
 LIVE = ("queued", "started", "deferred", "scheduled")  # a job in one of these will still run: never queue twice
 JOB_TIMEOUT_S = 3 * 3600  # a long meeting on CPU Whisper takes a fraction of real time; 3 h is generous
@@ -33,9 +34,19 @@ JOB_TIMEOUT_S = 3 * 3600  # a long meeting on CPU Whisper takes a fraction of re
 RESULT_TTL_S = 7 * 24 * 3600
 # A job that failed (its retries spent) is offered again this long after it ended: a Confluence or
 # Elasticsearch outage longer than the worker's retries heals within a day (the cadence of the full pass that
-# used to be the only way back), while a damaged file is downloaded again at most once a day and its reason
-# stays on the jobs page meanwhile.
+# used to be the only way back). A damaged file (the job's meta says `permanent`) is not offered again at all:
+# only a new version of the recording, which is a new job, is.
 FAILED_RETRY_AFTER = timedelta(hours=24)
+
+
+def _permanent(job: Any, state: str | None) -> bool:
+    """A job that failed because the file itself is damaged (backend/minutes/jobs.py FILE_FAULTS)."""
+    return job is not None and state == "failed" and bool((job.meta or {}).get("permanent"))
+
+
+def _failed(job: Any) -> str:
+    reason = (job.meta or {}).get("reason") or "the recording could not be transcribed"
+    return f"{FAILED} (job {job.id}): {reason} A new version of the recording is tried again."
 
 
 def is_queued(status: str) -> bool:
@@ -60,7 +71,7 @@ class Offer:
     """What re-offering one remembered recording came to."""
 
     status: str  # a line for the sync report
-    outcome: str  # "queued" (a job was enqueued now) | "live" | "done" | "waiting" | "unavailable"
+    outcome: str  # "queued" (a job was enqueued now) | "live" | "done" | "waiting" | "unavailable" | "failed"
 
 
 class MinutesHandoff:
@@ -98,6 +109,8 @@ class MinutesHandoff:
             return Offer(f"{QUEUED} (job {job_id})", "live")
         if state == "finished":
             return Offer(f"{DONE} (job {job_id})", "done")
+        if _permanent(job, state):
+            return Offer(_failed(job), "failed")
         if state in _RETRYABLE and not _ended_before(job, FAILED_RETRY_AFTER):
             return Offer(f"{QUEUED}: job {job_id} {state}; offered again {_hours(FAILED_RETRY_AFTER)} h after it "
                          "ended", "waiting")
@@ -116,7 +129,10 @@ class MinutesHandoff:
         try:
             queue = self._get_queue()
             existing = queue.fetch_job(job_id)
-            if existing is not None and existing.get_status(refresh=False) not in _RETRYABLE:
+            state = existing.get_status(refresh=False) if existing is not None else None
+            if _permanent(existing, state):
+                return _failed(existing)  # downloading the same damaged file again would fail the same way
+            if existing is not None and state not in _RETRYABLE:
                 return f"{QUEUED} (job {job_id})"
             job = queue.enqueue(
                 MINUTES_JOB,

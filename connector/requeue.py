@@ -37,17 +37,25 @@ def checked(report: SpaceReport) -> dict:
     return {"checked": datetime.now(UTC).isoformat(), "checked_by": report.sync_id}
 
 
+def listed(doc: SourceDoc, status: str, report: SpaceReport) -> dict:
+    """The state's record of a recording the listing handed off with this status."""
+    from connector.recordings import FAILED
+
+    failed = {"failed": doc.version} if status.startswith(FAILED) else {}  # a damaged file: not offered again
+    return {"version": doc.version, "status": status, **remembered(doc), **checked(report), **failed}
+
+
 def needs_listing(recordings: dict[str, dict]) -> bool:
     """Recordings stored before the page was remembered can only be found again by listing every page."""
     return any(not rec.get("page") for rec in recordings.values())
 
 
 def settled(known: dict | None, version: str) -> bool:
-    """Nothing to hand off for this version: its job exists, or its minutes are done."""
+    """Nothing to hand off for this version: its job exists, its minutes are done, or its file is damaged."""
     from connector.recordings import is_queued
 
     return bool(known) and known.get("version") == version and (
-        is_queued(known.get("status", "")) or known.get("done") == version)
+        is_queued(known.get("status", "")) or version in (known.get("done"), known.get("failed")))
 
 
 class RequeuePass:
@@ -68,7 +76,8 @@ class RequeuePass:
         if reoffer is None:  # no minutes pipeline behind this source
             return
         due = [(doc_id, rec) for doc_id, rec in recordings.items()
-               if rec.get("page") and rec.get("done") != rec.get("version") and rec.get("checked_by") != report.sync_id]
+               if rec.get("page") and rec.get("version") not in (rec.get("done"), rec.get("failed"))
+               and rec.get("checked_by") != report.sync_id]
         due.sort(key=lambda item: item[1].get("checked") or "")
         queued = 0
         for doc_id, rec in due[:REOFFER_PER_SYNC]:
@@ -77,6 +86,8 @@ class RequeuePass:
             rec.update(checked(report), status=offer.status)
             if offer.outcome == "done":
                 rec["done"] = rec["version"]
+            if offer.outcome == "failed":  # the file is damaged: not offered again until a new version comes
+                rec["failed"] = rec["version"]
             if offer.outcome in ("queued", "unavailable"):
                 report.recordings.append({"id": doc_id, "title": rec.get("title", ""), "page": rec["page"],
                                           "status": f"offered again: {offer.status}"})

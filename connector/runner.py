@@ -35,7 +35,7 @@ from backend.settings import Settings
 from backend.spaces import SpaceConfig, SpaceState, SpaceStore, now_iso
 from connector.access import AccessPass, SpaceRetired
 from connector.report import SpaceReport, SyncReport
-from connector.requeue import RequeuePass, checked, needs_listing, remembered, settled
+from connector.requeue import RequeuePass, listed, needs_listing, remembered, settled
 from connector.source import Skipped, Source, SourceDoc, Unit
 from connector.transcripts import TranscriptPass
 
@@ -352,7 +352,7 @@ class SyncRunner(AccessPass, TranscriptPass, RequeuePass):
         except LoreError as exc:
             _raise_if_fatal(exc)
             status = f"hand-off failed: {exc.message}"
-        state.recordings[doc.id] = {"version": doc.version, "status": status, **remembered(doc), **checked(report)}
+        state.recordings[doc.id] = listed(doc, status, report)
         report.recordings.append({"id": doc.id, "title": doc.title, "page": doc.parent_id, "status": status})
 
     # ---- helpers --------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ META_SAVE_SECONDS = 2.0  # progress reaches Redis at most this often (a 3-hour f
 STAGES = {"downloading": (0.0, 0.05), "transcribing": (0.05, 0.7), "indexing": (0.7, 0.75),
           "summarizing": (0.75, 0.95), "posting": (0.95, 1.0)}
 FINISHED_REASONS = ("no_speech", "superseded")  # nothing to post, and nothing wrong: the job finishes
+# The file itself is at fault: this version will never transcribe. The job fails with `permanent` in its meta, and
+# the connector stops offering this version again (a new upload is a new version, and a new job).
+FILE_FAULTS = ("truncated_audio", "corrupt_audio", "no_audio", "unsupported_codec")
 
 
 class JobMeta:
@@ -78,7 +81,8 @@ def process_recording(page_id: str, attachment_id: str, version: int, title: str
             meta.update(stage="done", progress=1.0, reason=exc.message, posted=False)
             return {"posted": False, "reason": exc.message}
         retryable = exc.retryable or exc.code == "http_409"  # 409: a concurrent property write; read again
-        meta.update(stage="retrying" if retryable and _retries_left(job) else "failed", reason=exc.message)
+        meta.update(stage="retrying" if retryable and _retries_left(job) else "failed", reason=exc.message,
+                    **({"permanent": True} if exc.code in FILE_FAULTS else {}))
         if not retryable and job is not None:
             job.retries_left = 0  # a damaged file stays damaged: fail now, keep the reason
         raise

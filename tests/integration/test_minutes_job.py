@@ -224,3 +224,5 @@ def test_bad_recordings_end_with_a_clear_reason_and_post_nothing(standin: Standi
         assert reason in job.meta["reason"].lower(), (path.name, job.meta["reason"])
         assert _minutes_pages(state, page.id) == [], f"{path.name} produced a minutes page"
         assert job.retries_left in (0, None) or status == "finished", "a damaged file was scheduled for a retry"
+        # the connector reads this and stops offering the same damaged version (connector/recordings.py)
+        assert job.meta.get("permanent") is (True if status == "failed" else None), (path.name, job.meta)

@@ -10,6 +10,7 @@ import itertools
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -22,7 +23,7 @@ from backend.settings import Settings
 from backend.spaces import SpaceConfig, SpaceStore
 from connector import requeue
 from connector.confluence.source import ConfluenceSource
-from connector.recordings import DONE, NOT_AVAILABLE, MinutesHandoff, job_id_for
+from connector.recordings import DONE, FAILED, NOT_AVAILABLE, MinutesHandoff, job_id_for
 from connector.runner import SyncOptions, SyncRunner
 from tests.standins.confluence_app import ConfluenceState, StandinServer, serve
 
@@ -159,6 +160,42 @@ def test_a_recording_whose_job_expired_after_failing_is_queued_again(env: Env) -
     assert report.mode == "incremental"
     assert env.queue.job_ids == [job_id], report.render()
     assert env.queue.fetch_job(job_id).kwargs["page_id"] == page.id
+
+
+def _failed_two_days_ago(env: Env, job_id: str, **meta) -> None:
+    """What the worker leaves of a job whose retries are spent (backend/minutes/jobs.py), ended two days ago."""
+    job = env.queue.fetch_job(job_id)
+    env.queue.remove(job)
+    job.meta.update(stage="failed", **meta)
+    job.ended_at = datetime.now(UTC) - timedelta(days=2)
+    job.save()
+    job.set_status(JobStatus.FAILED)
+
+
+def test_a_damaged_recording_is_not_downloaded_again_until_a_new_version_is_uploaded(env: Env) -> None:
+    _, damaged = _recording(env.state, "Planning")
+    _, outage = _recording(env.state, "Standup")
+    _an_hour_later_an_unrelated_edit(env.state)
+    env.sync(full=True)
+    damaged_v1, outage_job = job_id_for(damaged.id, 1), job_id_for(outage.id, 1)
+    assert sorted(env.queue.job_ids) == sorted([damaged_v1, outage_job])
+    reason = "Recording 'planning.wav' is not a readable audio or video file (Invalid data): upload it again."
+    _failed_two_days_ago(env, damaged_v1, reason=reason, permanent=True)
+    _failed_two_days_ago(env, outage_job, reason="Confluence answered 503 three times.")
+
+    report = env.sync()  # incremental: the re-offer pass
+
+    assert env.queue.job_ids == [outage_job], report.render()  # an outage heals; a damaged file stays damaged
+    record = env.record(f"confluence:attachment:{damaged.id}")
+    assert record["status"].startswith(FAILED) and reason in record["status"]
+    env.sync(full=True)  # the daily whole pass lists it again: still not queued, and not even looked up
+    assert env.queue.job_ids == [outage_job]
+
+    damaged.version += 1  # someone uploads the file again; the listing of its page (here the whole pass) sees it
+    damaged.when = env.state.clock.advance(hours=1)
+    report = env.sync(full=True)
+
+    assert job_id_for(damaged.id, 2) in env.queue.job_ids, report.render()
 
 
 def test_recordings_stored_by_an_older_connector_are_found_again_at_once(env: Env) -> None:
