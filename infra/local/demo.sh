@@ -85,9 +85,28 @@ say "starting the minutes worker (rq worker minutes) and waiting for the sample 
 bash infra/local/worker.sh start
 "$PY" - "${LORE_MINUTES_DEMO_TIMEOUT:-900}" <<'PYEOF' || die "no minutes page; see $LORE_STATE/logs/minutes-worker.log"
 import sys, time
+from backend.confluence.client import ConfluenceClient
+from backend.errors import SourceNotFound
 from backend.minutes.status import list_jobs
 from backend.settings import Settings
+from connector.recordings import MinutesHandoff
 settings, deadline = Settings.from_env(), time.monotonic() + float(sys.argv[1])
+# The stand-in keeps its pages in memory, Redis keeps finished jobs for a week: after `services.sh stop` a new
+# stand-in no longer has the minutes page an earlier run's job made. Such a job is dropped and the recording
+# offered again, so the link printed below is one that opens (a real Confluence keeps its pages).
+confluence = ConfluenceClient(settings.confluence)
+for j in list_jobs(settings):
+    if j["state"] != "finished" or not j["minutes_page_id"]:
+        continue
+    try:
+        confluence.get_content(str(j["minutes_page_id"]), expand="version")
+    except SourceNotFound:
+        from rq.job import Job
+        import redis
+        Job.fetch(j["id"], connection=redis.Redis.from_url(settings.redis_url)).delete()
+        offer = MinutesHandoff(settings, space=j["space"]).reoffer(
+            str(j["page_id"]), str(j["attachment_id"]), j["version"], j["title"], j["space"])
+        print(f"  {j['title']}: its minutes page was on an earlier stand-in; {offer.status}", file=sys.stderr)
 while time.monotonic() < deadline:
     jobs = list_jobs(settings)
     done = [j for j in jobs if j["state"] in ("finished", "failed")]
