@@ -78,7 +78,7 @@ class SearchSettings:
     bm25_type: str = "cross_fields"
     # A question that names a date (February 2016, Q4 2019, 2016) prefers pages whose title carries it
     # (backend/query_dates.py): BM25 adds the date as a title clause of this boost, the dense leg adds this much to
-    # a dated page's similarity (about 1-2 standard deviations of its candidates' scores). 0 turns either off.
+    # a dated page's similarity (kNN scores here are (1 + cosine) / 2). 0 turns either off.
     # Wiki Hit@5 0.850 -> 0.900-0.950 with either boost 1-3 and nudge 0.05-0.1; undated sets unchanged:
     # bench/retrieval-quality.md
     date_boost: float = 2.0
